@@ -1,0 +1,42 @@
+//! Runtime of the [`settings`](https://docs.rs/settings) crate. Depend on `settings`, not on this
+//! crate: it re-exports everything here together with the derive.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod coerce;
+pub mod docs;
+pub mod error;
+mod load;
+pub mod meta;
+pub mod parse;
+pub mod redact;
+pub mod report;
+mod settings;
+pub mod source;
+
+pub use error::{Error, Problem, ProblemKind};
+pub use parse::Parse;
+pub use report::{Report, Summary};
+pub use settings::Settings;
+pub use source::{Environment, Origin, Source, Vars};
+
+pub use secrecy::{self, ExposeSecret, SecretBox, SecretString};
+pub use zeroize;
+
+/// What the generated code calls. Not public API: it may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::coerce::{List, Probe, Secret, SecretText, ViaFromStr, ViaParse, With};
+    pub use crate::load::Context;
+    pub use crate::meta::{DefaultValue, FieldKind, FieldMeta, StructMeta};
+
+    /// Debug-prints as `[REDACTED]`: stands in for secret fields in generated `Debug` impls.
+    pub struct Redacted;
+
+    impl core::fmt::Debug for Redacted {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            f.write_str(crate::redact::REDACTED)
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! Where raw values come from: the process environment, injected pairs, `.env` files.
+//!
+//! A [`Source`] answers one question, "what is the value of this variable?", so that loading reads
+//! exactly the variables the settings need and nothing else: an unrelated variable that is not valid
+//! UTF-8 cannot affect loading. Raw values are held in [`Zeroizing`] buffers, wiped when dropped.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+/// A place that variables are read from.
+pub trait Source {
+    /// The value of `name`, if this source defines it.
+    fn get(&self, name: &str) -> Option<Found>;
+}
+
+/// A value found by a [`Source`], and where it was found.
+pub struct Found {
+    /// The raw value.
+    pub value: RawValue,
+    /// Where it came from.
+    pub origin: Origin,
+}
+
+/// A raw value before coercion.
+pub enum RawValue {
+    /// A UTF-8 value, wiped from memory when dropped.
+    Text(Zeroizing<String>),
+    /// The variable is set but its value is not valid UTF-8. The bytes are not kept.
+    NotUnicode,
+}
+
+// The raw value may be a secret: Debug never shows it.
+impl fmt::Debug for RawValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RawValue::Text(_) => f.write_str("Text(..)"),
+            RawValue::NotUnicode => f.write_str("NotUnicode"),
+        }
+    }
+}
+
+impl fmt::Debug for Found {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Found")
+            .field("value", &self.value)
+            .field("origin", &self.origin)
+            .finish()
+    }
+}
+
+/// Where a value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Origin {
+    /// The process environment.
+    Environment,
+    /// Pairs given to [`crate::Settings::from_vars`].
+    Vars,
+    /// A `.env`-style file.
+    File {
+        /// The file's path as it was given.
+        path: Arc<Path>,
+    },
+    /// The field's default.
+    Default,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Environment => f.write_str("environment"),
+            Origin::Vars => f.write_str("given variables"),
+            Origin::File { path } => write!(f, "{}", path.display()),
+            Origin::Default => f.write_str("default"),
+        }
+    }
+}
+
+/// The process environment, read one variable at a time with [`std::env::var_os`]. Never modified.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Environment;
+
+impl Source for Environment {
+    fn get(&self, name: &str) -> Option<Found> {
+        let value = std::env::var_os(name)?;
+        let value = match value.into_string() {
+            Ok(text) => RawValue::Text(Zeroizing::new(text)),
+            // The OsString is dropped here; it cannot be zeroized through the std API, but it never
+            // leaves this function and is never formatted.
+            Err(_) => RawValue::NotUnicode,
+        };
+        Some(Found {
+            value,
+            origin: Origin::Environment,
+        })
+    }
+}
+
+/// Variables held in memory, each with its origin. Used for injected pairs and parsed files.
+pub struct Vars {
+    values: HashMap<String, Zeroizing<String>>,
+    origin: Origin,
+}
+
+impl Vars {
+    /// Collects `(name, value)` pairs; a name given twice keeps its last value.
+    pub fn new<I, K, V>(pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        Self::with_origin(pairs, Origin::Vars)
+    }
+
+    fn with_origin<I, K, V>(pairs: I, origin: Origin) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let values = pairs
+            .into_iter()
+            .map(|(k, v)| (k.into(), Zeroizing::new(v.into())))
+            .collect();
+        Vars { values, origin }
+    }
+
+    /// The names defined, in no particular order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.values.keys().map(String::as_str)
+    }
+}
+
+impl fmt::Debug for Vars {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Vars")
+            .field("names", &self.values.keys().collect::<Vec<_>>())
+            .field("origin", &self.origin)
+            .finish()
+    }
+}
+
+impl Source for Vars {
+    fn get(&self, name: &str) -> Option<Found> {
+        let value = self.values.get(name)?;
+        Some(Found {
+            value: RawValue::Text(value.clone()),
+            origin: self.origin.clone(),
+        })
+    }
+}
+
+/// A problem with a source as a whole, such as a `.env` file that cannot be parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceProblem {
+    /// The file or source concerned.
+    pub path: PathBuf,
+    /// What is wrong. Never contains the content of the file.
+    pub message: String,
+}
+
+impl fmt::Display for SourceProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+/// Reads a `.env` file with dotenvy's iterator, without touching the process environment.
+///
+/// `Ok(None)` when the file does not exist. A malformed line is reported by its line number only:
+/// the line may hold a secret, so it is never echoed.
+pub fn read_dotenv(path: &Path) -> Result<Option<Vars>, SourceProblem> {
+    let iter = match dotenvy::from_path_iter(path) {
+        Ok(iter) => iter,
+        Err(err) if err.not_found() => return Ok(None),
+        Err(err) => return Err(file_problem(path, &err, None)),
+    };
+    let mut pairs = Vec::new();
+    for item in iter {
+        match item {
+            Ok(pair) => pairs.push(pair),
+            Err(err) => {
+                let text = std::fs::read_to_string(path).ok();
+                return Err(file_problem(path, &err, text.as_deref()));
+            }
+        }
+    }
+    let origin = Origin::File {
+        path: Arc::from(path),
+    };
+    Ok(Some(Vars::with_origin(pairs, origin)))
+}
+
+fn file_problem(path: &Path, err: &dotenvy::Error, text: Option<&str>) -> SourceProblem {
+    let message = match err {
+        dotenvy::Error::LineParse(line, _) => {
+            let first = line.lines().next().unwrap_or("");
+            let number = text.and_then(|text| text.lines().position(|l| l == first));
+            match number {
+                Some(index) => format!(
+                    "line {} cannot be parsed (its content is not shown)",
+                    index + 1
+                ),
+                None => "a line cannot be parsed (its content is not shown)".to_owned(),
+            }
+        }
+        dotenvy::Error::Io(io) => format!("cannot be read: {io}"),
+        // Substitution errors name a variable, not a value.
+        other => format!("cannot be read: {other}"),
+    };
+    SourceProblem {
+        path: path.to_owned(),
+        message,
+    }
+}
+
+/// Several sources; the first that defines a variable wins.
+pub struct Layered {
+    layers: Vec<Box<dyn Source>>,
+}
+
+impl Layered {
+    /// Layers in precedence order, highest first.
+    pub fn new(layers: Vec<Box<dyn Source>>) -> Self {
+        Layered { layers }
+    }
+}
+
+impl Source for Layered {
+    fn get(&self, name: &str) -> Option<Found> {
+        self.layers.iter().find_map(|layer| layer.get(name))
+    }
+}
