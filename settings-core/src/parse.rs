@@ -128,6 +128,7 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
             return Err("expected a number before each unit".to_owned());
         }
         let (number, after) = rest.split_at(number_len);
+        let after = after.trim_start();
         let unit_len = after
             .find(|c: char| c.is_ascii_digit() || c == '.' || c.is_whitespace())
             .unwrap_or(after.len());
@@ -200,6 +201,7 @@ mod tests {
             ("5m", Duration::from_secs(300)),
             ("1h30m", Duration::from_secs(5400)),
             ("1h 30m 15s", Duration::from_secs(5415)),
+            ("5 s", Duration::from_secs(5)),
             ("90", Duration::from_secs(90)),
             ("0.5", Duration::from_millis(500)),
             ("1.5h", Duration::from_secs(5400)),

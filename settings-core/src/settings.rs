@@ -24,16 +24,6 @@ pub trait Settings: Sized {
     }
 
     /// Reads the given `(name, value)` pairs only; the process environment is not touched.
-    ///
-    /// ```
-    /// # use settings::Settings;
-    /// #[derive(Settings)]
-    /// struct App {
-    ///     port: u16,
-    /// }
-    /// let app = App::from_vars([("PORT", "8080")]).unwrap();
-    /// assert_eq!(app.port, 8080);
-    /// ```
     fn from_vars<I, K, V>(vars: I) -> Result<Self, Error>
     where
         I: IntoIterator<Item = (K, V)>,

@@ -156,7 +156,8 @@ pub fn doc_comment(attrs: &[Attribute]) -> String {
                 ..
             }) = &nv.value
         {
-            for line in text.value().lines() {
+            // `///` alone is `#[doc = ""]`: a blank line that separates paragraphs.
+            for line in text.value().split('\n') {
                 let line = line.strip_prefix(' ').unwrap_or(line);
                 lines.push(line.trim_end().to_owned());
             }
