@@ -254,6 +254,7 @@ fn defaults_parsed_valued_and_trait() {
 #[test]
 fn an_invalid_parsed_default_is_reported_not_panicked() {
     #[derive(Settings)]
+    #[allow(dead_code)]
     struct BadDefault {
         #[settings(default = "soon")]
         timeout: Duration,
@@ -277,6 +278,7 @@ fn an_invalid_parsed_default_is_reported_not_panicked() {
 #[test]
 fn empty_values_count_as_not_set() {
     #[derive(Settings)]
+    #[allow(dead_code)]
     struct E {
         #[settings(default = 5)]
         retries: u8,

@@ -24,23 +24,23 @@ pub struct Field<'a> {
     /// Where a duplicate-name error about the primary name should point.
     pub key_span: Span,
     pub aliases: Vec<LitStr>,
-    pub kind: Kind,
+    pub kind: Kind<'a>,
     pub secret: bool,
     pub delimiter: String,
 }
 
 /// How a field gets its value; the generator is a `match` on this.
-pub enum Kind {
-    Required(Read),
-    Optional(Read),
-    Default(Read, Default),
+pub enum Kind<'a> {
+    Required(Read<'a>),
+    Optional(Read<'a>),
+    Default(Read<'a>, Default),
     Nested { prefix: Option<String> },
     Skipped,
 }
 
 /// How a present value is coerced.
-pub enum Read {
-    Shape(Shape),
+pub enum Read<'a> {
+    Shape(Shape<'a>),
     With(Path),
 }
 

@@ -111,14 +111,14 @@ fn read_call(c: &Container<'_>, field: &Field<'_>, index: usize) -> Option<Token
     })
 }
 
-fn coercer(krate: &syn::Path, read: &Read) -> TokenStream {
+fn coercer(krate: &syn::Path, read: &Read<'_>) -> TokenStream {
     match read {
         Read::With(path) => quote_spanned!(path.span()=> #krate::__private::With(#path)),
         Read::Shape(shape) => shape_coercer(krate, shape),
     }
 }
 
-fn shape_coercer(krate: &syn::Path, shape: &Shape) -> TokenStream {
+fn shape_coercer(krate: &syn::Path, shape: &Shape<'_>) -> TokenStream {
     match shape {
         Shape::Scalar(ty) => quote_spanned! {ty.span()=> {
             #[allow(unused_imports)]
@@ -202,7 +202,8 @@ fn debug_impl(c: &Container<'_>) -> TokenStream {
             return None;
         }
         let value = if !field.secret {
-            quote!(&self.#member)
+            let ty = field.ty;
+            quote_spanned!(ty.span()=> &self.#member)
         } else if matches!(field.kind, Kind::Optional(_)) {
             quote!(&::core::option::Option::map(::core::option::Option::as_ref(&self.#member), |_| #krate::__private::Redacted))
         } else {

@@ -7,19 +7,19 @@ use quote::ToTokens;
 use syn::{GenericArgument, PathArguments, Type};
 
 /// How the value (after `Option` is removed) is coerced.
-pub enum Shape {
+pub enum Shape<'a> {
     /// One value through `settings::Parse` or `FromStr`.
-    Scalar(Type),
+    Scalar(&'a Type),
     /// `Vec<T>`: split on the delimiter, each item coerced by the inner shape.
-    List(Box<Shape>),
+    List(Box<Shape<'a>>),
     /// `SecretString` (or `SecretBox<str>`).
     SecretString,
     /// `SecretBox<T>`: the inner shape, boxed as a secret.
-    SecretBox(Box<Shape>),
+    SecretBox(Box<Shape<'a>>),
 }
 
-impl Shape {
-    pub fn of(ty: &Type) -> Shape {
+impl<'a> Shape<'a> {
+    pub fn of(ty: &'a Type) -> Shape<'a> {
         if is_secret_string(ty) {
             Shape::SecretString
         } else if let Some(item) = generic_arg(ty, "Vec") {
@@ -27,14 +27,14 @@ impl Shape {
         } else if let Some(inner) = generic_arg(ty, "SecretBox") {
             Shape::SecretBox(Box::new(Shape::item(inner)))
         } else {
-            Shape::Scalar(ty.clone())
+            Shape::Scalar(ty)
         }
     }
 
     /// The shape of a list item or boxed value: a nested `Vec` is read as one scalar.
-    fn item(ty: &Type) -> Shape {
+    fn item(ty: &'a Type) -> Shape<'a> {
         match Shape::of(ty) {
-            Shape::List(_) => Shape::Scalar(ty.clone()),
+            Shape::List(_) => Shape::Scalar(ty),
             shape => shape,
         }
     }

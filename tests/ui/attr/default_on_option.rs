@@ -1,0 +1,7 @@
+#[derive(settings::Settings)]
+struct App {
+    #[settings(default = "https://hooks.example")]
+    webhook: Option<String>,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+#[derive(settings::Settings)]
+#[settings(env = "APP")]
+struct App {
+    #[settings(crate = settings)]
+    name: String,
+}
+
+fn main() {}

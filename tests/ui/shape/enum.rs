@@ -1,0 +1,7 @@
+#[derive(settings::Settings)]
+enum Mode {
+    Fast,
+    Slow,
+}
+
+fn main() {}

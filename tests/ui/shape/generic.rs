@@ -1,0 +1,6 @@
+#[derive(settings::Settings)]
+struct App<T> {
+    value: T,
+}
+
+fn main() {}

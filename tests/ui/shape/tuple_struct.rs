@@ -1,0 +1,4 @@
+#[derive(settings::Settings)]
+struct Port(u16);
+
+fn main() {}

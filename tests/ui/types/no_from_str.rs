@@ -1,0 +1,8 @@
+struct Opaque;
+
+#[derive(settings::Settings)]
+struct App {
+    value: Opaque,
+}
+
+fn main() {}
