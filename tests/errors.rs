@@ -1,7 +1,7 @@
 //! The one error: every problem at once, each named by variable, field, doc and expected type.
 
 #![allow(dead_code)] // Most structs here exist to fail loading.
-use settings::source::{Found, RawValue};
+use settings::source::RawValue;
 use settings::{Origin, ProblemKind, SecretString, Settings, Source};
 
 /// The struct of the source article.
@@ -132,11 +132,11 @@ fn list_items_are_named_by_position() {
 struct NotUnicodeFor(&'static str);
 
 impl Source for NotUnicodeFor {
-    fn get(&self, name: &str) -> Option<Found> {
-        (name == self.0).then_some(Found {
-            value: RawValue::NotUnicode,
-            origin: Origin::Environment,
-        })
+    fn get(&self, name: &str) -> Option<RawValue> {
+        (name == self.0).then_some(RawValue::NotUnicode)
+    }
+    fn origin(&self, _name: &str) -> Origin {
+        Origin::Environment
     }
 }
 

@@ -19,32 +19,42 @@ use crate::redact::show_input;
 pub trait Coerce<T> {
     /// Coerces `raw`. Messages must not contain the input when `field.secret` is set.
     fn coerce(&self, raw: &str, field: &FieldMeta) -> Result<T, String>;
+    /// Coerces an owned, non-secret `raw` without copying it where the type keeps the text.
+    /// On failure the raw string is handed back with the message, for the error report.
+    fn coerce_owned(&self, raw: String, field: &FieldMeta) -> Result<T, (String, String)> {
+        self.coerce(&raw, field).map_err(|reason| (reason, raw))
+    }
     /// What a valid value looks like.
     fn expected(&self, field: &FieldMeta) -> Cow<'static, str>;
 }
 
-/// A coercer for one scalar value: a parse function and the description of valid input.
-pub struct Scalar<T> {
-    parse: fn(&str) -> Result<T, String>,
-    expected: Option<&'static str>,
-}
+/// The coercer of a type that implements [`Parse`]. Statically dispatched: no function pointer.
+pub struct ParseScalar<T>(PhantomData<fn() -> T>);
 
-impl<T> Clone for Scalar<T> {
-    fn clone(&self) -> Self {
-        *self
+impl<T: Parse> Coerce<T> for ParseScalar<T> {
+    #[inline]
+    fn coerce(&self, raw: &str, _field: &FieldMeta) -> Result<T, String> {
+        T::parse(raw)
+    }
+    #[inline]
+    fn coerce_owned(&self, raw: String, _field: &FieldMeta) -> Result<T, (String, String)> {
+        T::parse_owned(raw)
+    }
+    fn expected(&self, _field: &FieldMeta) -> Cow<'static, str> {
+        Cow::Borrowed(T::EXPECTED)
     }
 }
-impl<T> Copy for Scalar<T> {}
 
-impl<T> Coerce<T> for Scalar<T> {
+/// The coercer of any other type, through `FromStr`; valid input is described by the type's name.
+pub struct FromStrScalar<T>(PhantomData<fn() -> T>);
+
+impl<T: FromStrValue> Coerce<T> for FromStrScalar<T> {
+    #[inline]
     fn coerce(&self, raw: &str, _field: &FieldMeta) -> Result<T, String> {
-        (self.parse)(raw)
+        T::from_str_value(raw)
     }
     fn expected(&self, field: &FieldMeta) -> Cow<'static, str> {
-        match self.expected {
-            Some(text) => Cow::Borrowed(text),
-            None => Cow::Borrowed(scalar_type(field.ty)),
-        }
+        Cow::Borrowed(scalar_type(field.ty))
     }
 }
 
@@ -73,35 +83,29 @@ impl<T> Probe<T> {
 /// Chosen for types that implement [`Parse`].
 pub trait ViaParse<T> {
     /// The coercer.
-    fn scalar(&self) -> Scalar<T>;
+    fn scalar(&self) -> ParseScalar<T>;
 }
 
 impl<T: Parse> ViaParse<T> for &Probe<T> {
-    fn scalar(&self) -> Scalar<T> {
-        Scalar {
-            parse: T::parse,
-            expected: Some(T::EXPECTED),
-        }
+    fn scalar(&self) -> ParseScalar<T> {
+        ParseScalar(PhantomData)
     }
 }
 
 /// Chosen for types that do not implement [`Parse`]; requires `FromStr`.
 pub trait ViaFromStr<T> {
     /// The coercer.
-    fn scalar(&self) -> Scalar<T>
+    fn scalar(&self) -> FromStrScalar<T>
     where
         T: FromStrValue;
 }
 
 impl<T> ViaFromStr<T> for Probe<T> {
-    fn scalar(&self) -> Scalar<T>
+    fn scalar(&self) -> FromStrScalar<T>
     where
         T: FromStrValue,
     {
-        Scalar {
-            parse: T::from_str_value,
-            expected: None,
-        }
+        FromStrScalar(PhantomData)
     }
 }
 
@@ -133,19 +137,18 @@ impl<T, C: Coerce<T>> Coerce<Vec<T>> for List<C> {
     fn coerce(&self, raw: &str, field: &FieldMeta) -> Result<Vec<T>, String> {
         let mut items = Vec::new();
         let mut failures = Vec::new();
-        let pieces = raw.split(field.delimiter).map(str::trim);
-        for (index, piece) in pieces.filter(|p| !p.is_empty()).enumerate() {
+        let mut index = 0;
+        for_each_item(raw, field.delimiter, |piece| {
+            index += 1;
             match self.0.coerce(piece, field) {
                 Ok(item) => items.push(item),
-                Err(reason) if field.secret => {
-                    failures.push(format!("item {}: {reason}", index + 1))
-                }
+                Err(reason) if field.secret => failures.push(format!("item {index}: {reason}")),
                 Err(reason) => {
                     let shown = show_input(piece);
-                    failures.push(format!("item {} ({shown}): {reason}", index + 1));
+                    failures.push(format!("item {index} ({shown}): {reason}"));
                 }
             }
-        }
+        });
         if failures.is_empty() {
             Ok(items)
         } else {
@@ -158,6 +161,24 @@ impl<T, C: Coerce<T>> Coerce<Vec<T>> for List<C> {
             "a list separated by {:?}, each item {item}",
             field.delimiter
         ))
+    }
+}
+
+/// Calls `each` with the trimmed, non-empty items of a list; a one-character delimiter takes the
+/// fast `char` search.
+fn for_each_item<'r>(raw: &'r str, delimiter: &str, mut each: impl FnMut(&'r str)) {
+    let mut chars = delimiter.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => raw
+            .split(c)
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+            .for_each(&mut each),
+        _ => raw
+            .split(delimiter)
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+            .for_each(&mut each),
     }
 }
 

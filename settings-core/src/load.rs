@@ -8,7 +8,7 @@ use crate::error::{Error, Problem, ProblemKind};
 use crate::meta::{DefaultValue, FieldKind, FieldMeta, join_path};
 use crate::redact::{scrub, show_input};
 use crate::report::{Entry, Report, Status};
-use crate::source::{Found, Origin, RawValue, Source, SourceProblem};
+use crate::source::{Origin, RawValue, Source, SourceProblem};
 
 /// State of one load: the source, the current prefix and path, and every problem so far.
 ///
@@ -17,12 +17,20 @@ use crate::source::{Found, Origin, RawValue, Source, SourceProblem};
 pub struct Context<'s> {
     source: &'s dyn Source,
     scope: String,
+    /// True while `scope` is the prefix of the struct being read, so `FieldMeta::var` applies.
+    own_scope: bool,
     path: String,
     name: String,
     problems: Vec<Problem>,
     sources: Vec<SourceProblem>,
     total: usize,
     report: Option<Vec<Entry>>,
+}
+
+enum Fetch {
+    Text(zeroize::Zeroizing<String>, usize),
+    Missing { empty: bool },
+    Failed,
 }
 
 enum Read<T> {
@@ -41,6 +49,7 @@ impl<'s> Context<'s> {
         Context {
             source,
             scope: prefix.to_owned(),
+            own_scope: true,
             path: String::new(),
             name: String::new(),
             problems: Vec::new(),
@@ -98,7 +107,9 @@ impl<'s> Context<'s> {
                     }
                     Err(reason) => {
                         // A bug in the program, not in the environment; still reported, not panicked.
-                        self.invalid(field, &coerce, Origin::Default, 0, text, reason);
+                        let expected = || coerce.expected(field);
+                        let var = self.primary_name(field);
+                        self.invalid_from(field, &expected, Origin::Default, var, text, reason);
                         None
                     }
                 }
@@ -133,8 +144,9 @@ impl<'s> Context<'s> {
             } => prefix,
             _ => T::META.prefix,
         };
-        let (scope_len, path_len) = (self.scope.len(), self.path.len());
+        let (scope_len, path_len, own_scope) = (self.scope.len(), self.path.len(), self.own_scope);
         self.scope.push_str(prefix);
+        self.own_scope = self.scope == T::META.prefix;
         if !self.path.is_empty() {
             self.path.push('.');
         }
@@ -142,67 +154,133 @@ impl<'s> Context<'s> {
         let value = T::__load(self);
         self.scope.truncate(scope_len);
         self.path.truncate(path_len);
+        self.own_scope = own_scope;
         value
     }
 
+    // The generic part of reading a field is kept small, and everything that only runs on a
+    // problem or for the report lives in non-generic functions: with 40 fields of a dozen types,
+    // a large generic body per type would fill the instruction cache. Where a value came from is
+    // asked of the source only on those paths too.
+    #[inline]
     fn read<T, C: Coerce<T>>(&mut self, field: &'static FieldMeta, coerce: &C) -> Read<T> {
-        self.total += 1;
-        let (found, which, empty) = self.lookup(field);
-        let Some(Found { value, origin }) = found else {
-            return Read::Missing { empty };
+        let expected = || coerce.expected(field);
+        let (raw, which) = match self.fetch(field, &expected) {
+            Fetch::Text(raw, which) => (raw, which),
+            Fetch::Missing { empty } => return Read::Missing { empty },
+            Fetch::Failed => return Read::Failed,
         };
-        match value {
-            RawValue::Text(raw) => match coerce.coerce(&raw, field) {
+        if field.secret {
+            // A secret is coerced from the zeroizing buffer, which wipes it when dropped here.
+            match coerce.coerce(&raw, field) {
                 Ok(value) => {
-                    if self.report.is_some() {
-                        let found_as = self.found_as(field, which).into_owned();
-                        self.record(field, Status::Set { origin, found_as }, Some(&raw));
-                    }
+                    self.found(field, which, None);
                     Read::Value(value)
                 }
                 Err(reason) => {
-                    self.invalid(field, coerce, origin, which, &raw, reason);
+                    self.invalid(field, &expected, which, &raw, reason);
                     Read::Failed
                 }
-            },
-            RawValue::NotUnicode => {
-                let found_as = self.found_as(field, which).into_owned();
-                let expected = coerce.expected(field);
-                self.problem(
-                    field,
-                    expected,
-                    ProblemKind::NotUnicode { origin, found_as },
-                );
-                Read::Failed
+            }
+        } else {
+            // Anything else may keep the buffer itself (a `String` field then costs no copy).
+            let text = into_plain(raw);
+            let shown = self.report.is_some().then(|| text.clone());
+            match coerce.coerce_owned(text, field) {
+                Ok(value) => {
+                    self.found(field, which, shown.as_deref());
+                    Read::Value(value)
+                }
+                Err((reason, text)) => {
+                    self.invalid(field, &expected, which, &text, reason);
+                    Read::Failed
+                }
             }
         }
     }
 
-    /// Looks the field up under its name, then its aliases. An empty value counts as not set.
-    /// Returns what was found, which name found it (0 = primary, n = alias n), and whether an
-    /// empty value was seen.
-    fn lookup(&mut self, field: &'static FieldMeta) -> (Option<Found>, usize, bool) {
-        let primary: &str = if field.exact {
-            field.key
+    /// Looks the field up under its name, then its aliases; an empty value counts as not set.
+    /// A value that is not UTF-8 is recorded as a problem here.
+    #[inline(always)]
+    fn fetch(
+        &mut self,
+        field: &'static FieldMeta,
+        expected: &dyn Fn() -> Cow<'static, str>,
+    ) -> Fetch {
+        self.total += 1;
+        let primary: &str = if field.exact || self.own_scope {
+            field.var
         } else {
             self.name.clear();
             self.name.push_str(&self.scope);
             self.name.push_str(field.key);
             &self.name
         };
+        // The common case, a non-empty value under the primary name, takes no other branch.
+        match self.source.get(primary) {
+            Some(RawValue::Text(text)) if !text.is_empty() => Fetch::Text(text, 0),
+            first => self.fetch_rest(field, first, expected),
+        }
+    }
+
+    /// The rest of [`Context::fetch`]: an empty or non-UTF-8 primary value, then the aliases.
+    #[inline(never)]
+    fn fetch_rest(
+        &mut self,
+        field: &'static FieldMeta,
+        first: Option<RawValue>,
+        expected: &dyn Fn() -> Cow<'static, str>,
+    ) -> Fetch {
         let mut empty = false;
-        let names = std::iter::once(primary).chain(field.aliases.iter().copied());
-        for (which, name) in names.enumerate() {
-            match self.source.get(name) {
-                Some(Found {
-                    value: RawValue::Text(text),
-                    ..
-                }) if text.is_empty() => empty = true,
-                Some(found) => return (Some(found), which, empty),
+        let aliases = field.aliases.iter().map(|alias| self.source.get(alias));
+        for (which, found) in std::iter::once(first).chain(aliases).enumerate() {
+            match found {
+                Some(RawValue::Text(text)) if text.is_empty() => empty = true,
+                Some(RawValue::Text(text)) => return Fetch::Text(text, which),
+                Some(RawValue::NotUnicode) => {
+                    self.not_unicode(field, expected, which);
+                    return Fetch::Failed;
+                }
                 None => {}
             }
         }
-        (None, 0, empty)
+        Fetch::Missing { empty }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn not_unicode(
+        &mut self,
+        field: &'static FieldMeta,
+        expected: &dyn Fn() -> Cow<'static, str>,
+        which: usize,
+    ) {
+        let (origin, found_as) = self.origin(field, which);
+        self.problem(
+            field,
+            expected(),
+            ProblemKind::NotUnicode { origin, found_as },
+        );
+    }
+
+    /// Records where a value was found, when a report is being kept.
+    #[inline]
+    fn found(&mut self, field: &'static FieldMeta, which: usize, raw: Option<&str>) {
+        if self.report.is_some() {
+            self.record_found(field, which, raw);
+        }
+    }
+
+    #[inline(never)]
+    fn record_found(&mut self, field: &'static FieldMeta, which: usize, raw: Option<&str>) {
+        let (origin, found_as) = self.origin(field, which);
+        self.record(field, Status::Set { origin, found_as }, raw);
+    }
+
+    /// Where the value found under name `which` came from, and that name.
+    fn origin(&self, field: &'static FieldMeta, which: usize) -> (Origin, String) {
+        let found_as = self.found_as(field, which).into_owned();
+        (self.source.origin(&found_as), found_as)
     }
 
     fn primary_name(&self, field: &FieldMeta) -> String {
@@ -216,12 +294,28 @@ impl<'s> Context<'s> {
         }
     }
 
-    fn invalid<T, C: Coerce<T>>(
+    #[cold]
+    #[inline(never)]
+    fn invalid(
         &mut self,
         field: &'static FieldMeta,
-        coerce: &C,
-        origin: Origin,
+        expected: &dyn Fn() -> Cow<'static, str>,
         which: usize,
+        raw: &str,
+        reason: String,
+    ) {
+        let (origin, found_as) = self.origin(field, which);
+        self.invalid_from(field, expected, origin, found_as, raw, reason);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn invalid_from(
+        &mut self,
+        field: &'static FieldMeta,
+        expected: &dyn Fn() -> Cow<'static, str>,
+        origin: Origin,
+        found_as: String,
         raw: &str,
         reason: String,
     ) {
@@ -230,8 +324,7 @@ impl<'s> Context<'s> {
         } else {
             (reason, Some(show_input(raw)))
         };
-        let found_as = self.found_as(field, which).into_owned();
-        let expected = coerce.expected(field);
+        let expected = expected();
         let kind = ProblemKind::Invalid {
             origin,
             found_as,
@@ -294,4 +387,15 @@ pub(crate) fn run<T: Settings>(
         }
         _ => Err(Error::new(ctx.problems, ctx.sources, ctx.total)),
     }
+}
+
+/// Takes the text out of a zeroizing buffer for a value that is not secret.
+///
+/// The emptied wrapper is forgotten rather than dropped: it owns no memory any more, and its
+/// drop would still run the zeroizing writes (a `memset` call per field that showed up as a third
+/// of the load time in the benchmark).
+fn into_plain(mut raw: zeroize::Zeroizing<String>) -> String {
+    let text = std::mem::take(&mut *raw);
+    std::mem::forget(raw);
+    text
 }

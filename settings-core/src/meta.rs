@@ -24,6 +24,9 @@ pub struct FieldMeta {
     pub key: &'static str,
     /// True when `key` was given with `env = "..."`: it is used as written, no prefix applies.
     pub exact: bool,
+    /// The full variable name under the struct's own prefix: what a load of the struct itself
+    /// reads, computed at compile time.
+    pub var: &'static str,
     /// Older names that are accepted too (`#[settings(alias = "...")]`), exact, in order.
     pub aliases: &'static [&'static str],
     /// The field's doc comment, one line per doc line, trimmed.

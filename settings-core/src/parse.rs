@@ -20,6 +20,12 @@ pub trait Parse: Sized {
     /// Parses the raw text. The message of an error should not repeat the input: the error report
     /// adds it for non-secret fields, and withholds it for secret ones.
     fn parse(raw: &str) -> Result<Self, String>;
+
+    /// Parses an owned raw string; types that keep the text (`String`, `PathBuf`) take it without
+    /// a copy. On failure the raw string is handed back with the message.
+    fn parse_owned(raw: String) -> Result<Self, (String, String)> {
+        Self::parse(&raw).map_err(|reason| (reason, raw))
+    }
 }
 
 impl Parse for String {
@@ -27,11 +33,17 @@ impl Parse for String {
     fn parse(raw: &str) -> Result<Self, String> {
         Ok(raw.to_owned())
     }
+    fn parse_owned(raw: String) -> Result<Self, (String, String)> {
+        Ok(raw)
+    }
 }
 
 impl Parse for PathBuf {
     const EXPECTED: &'static str = "a path";
     fn parse(raw: &str) -> Result<Self, String> {
+        Ok(PathBuf::from(raw))
+    }
+    fn parse_owned(raw: String) -> Result<Self, (String, String)> {
         Ok(PathBuf::from(raw))
     }
 }

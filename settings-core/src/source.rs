@@ -13,16 +13,12 @@ use zeroize::Zeroizing;
 
 /// A place that variables are read from.
 pub trait Source {
-    /// The value of `name`, if this source defines it.
-    fn get(&self, name: &str) -> Option<Found>;
-}
+    /// The raw value of `name`, if this source defines it.
+    fn get(&self, name: &str) -> Option<RawValue>;
 
-/// A value found by a [`Source`], and where it was found.
-pub struct Found {
-    /// The raw value.
-    pub value: RawValue,
-    /// Where it came from.
-    pub origin: Origin,
+    /// Where the value of `name` comes from. Asked only for error messages and reports, after
+    /// [`Source::get`] found the name, so it may be slower.
+    fn origin(&self, name: &str) -> Origin;
 }
 
 /// A raw value before coercion.
@@ -40,15 +36,6 @@ impl fmt::Debug for RawValue {
             RawValue::Text(_) => f.write_str("Text(..)"),
             RawValue::NotUnicode => f.write_str("NotUnicode"),
         }
-    }
-}
-
-impl fmt::Debug for Found {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Found")
-            .field("value", &self.value)
-            .field("origin", &self.origin)
-            .finish()
     }
 }
 
@@ -85,18 +72,18 @@ impl fmt::Display for Origin {
 pub struct Environment;
 
 impl Source for Environment {
-    fn get(&self, name: &str) -> Option<Found> {
+    fn get(&self, name: &str) -> Option<RawValue> {
         let value = std::env::var_os(name)?;
-        let value = match value.into_string() {
+        Some(match value.into_string() {
             Ok(text) => RawValue::Text(Zeroizing::new(text)),
             // The OsString is dropped here; it cannot be zeroized through the std API, but it never
             // leaves this function and is never formatted.
             Err(_) => RawValue::NotUnicode,
-        };
-        Some(Found {
-            value,
-            origin: Origin::Environment,
         })
+    }
+
+    fn origin(&self, _name: &str) -> Origin {
+        Origin::Environment
     }
 }
 
@@ -146,12 +133,14 @@ impl fmt::Debug for Vars {
 }
 
 impl Source for Vars {
-    fn get(&self, name: &str) -> Option<Found> {
-        let value = self.values.get(name)?;
-        Some(Found {
-            value: RawValue::Text(value.clone()),
-            origin: self.origin.clone(),
-        })
+    fn get(&self, name: &str) -> Option<RawValue> {
+        self.values
+            .get(name)
+            .map(|value| RawValue::Text(value.clone()))
+    }
+
+    fn origin(&self, _name: &str) -> Origin {
+        self.origin.clone()
     }
 }
 
@@ -232,7 +221,15 @@ impl Layered {
 }
 
 impl Source for Layered {
-    fn get(&self, name: &str) -> Option<Found> {
+    fn get(&self, name: &str) -> Option<RawValue> {
         self.layers.iter().find_map(|layer| layer.get(name))
+    }
+
+    fn origin(&self, name: &str) -> Origin {
+        self.layers
+            .iter()
+            .find(|layer| layer.get(name).is_some())
+            // Asked only after `get` found the name, so some layer has it.
+            .map_or(Origin::Environment, |layer| layer.origin(name))
     }
 }

@@ -143,6 +143,7 @@ fn field_meta(c: &Container<'_>, field: &Field<'_>) -> TokenStream {
     let name = name.strip_prefix("r#").unwrap_or(&name);
     let key = &field.key;
     let exact = field.exact;
+    let var = field.primary_name(&c.prefix);
     let aliases = &field.aliases;
     let doc = &field.doc;
     let ty = pretty(field.ty);
@@ -178,6 +179,7 @@ fn field_meta(c: &Container<'_>, field: &Field<'_>) -> TokenStream {
             name: #name,
             key: #key,
             exact: #exact,
+            var: #var,
             aliases: &[#(#aliases),*],
             doc: #doc,
             ty: #ty,
