@@ -434,12 +434,12 @@ mod tests {
     #[test]
     fn every_mistake_is_reported_in_one_pass() {
         let errors = all_errors(vec![
-            parse_quote!(#[settings(env = 5, secert, env = "A")]),
+            parse_quote!(#[settings(delimiter = 5, secert, env = "A", env = "B")]),
             parse_quote!(#[settings(skip = true)]),
         ]);
         assert_eq!(errors.len(), 4, "{errors:?}");
         assert!(
-            errors[0].starts_with("`env` expects a string literal"),
+            errors[0].starts_with("`delimiter` expects a string literal"),
             "{errors:?}"
         );
         assert!(errors[1].contains("did you mean `secret`?"), "{errors:?}");

@@ -110,15 +110,20 @@ pub fn pretty(tokens: &impl ToTokens) -> String {
         if c == ' ' {
             let before = out.chars().last().unwrap_or(' ');
             let after = chars.get(i + 1).copied().unwrap_or(' ');
-            let unary_minus = before == '-'
-                && matches!(out.chars().rev().nth(1), None | Some(' ' | '(' | '[' | ','));
+            let operand_before_minus = || {
+                let head = &out[..out.len() - 1];
+                head.trim_end().chars().next_back().is_some_and(|c| {
+                    c.is_alphanumeric() || matches!(c, ')' | ']' | '_' | '"' | '\'')
+                })
+            };
+            let unary_minus = before == '-' && !operand_before_minus();
             let glue_after =
                 unary_minus || matches!(before, '<' | ':' | '&' | '(' | '[' | '!' | '.');
             let glue_before = matches!(
                 after,
                 '<' | '>' | ':' | ',' | '(' | ')' | ']' | '!' | '.' | ';'
             );
-            let keep_before_bracket = after == '[' && !before.is_alphanumeric();
+            let keep_before_bracket = after == '[' && !before.is_alphanumeric() && before != '!';
             if (glue_after || glue_before) && !(before == ',' || keep_before_bracket) {
                 continue;
             }
