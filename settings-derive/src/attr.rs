@@ -217,14 +217,23 @@ fn set<T>(errors: &mut Errors, slot: &mut Option<Spanned<T>>, key: Span, value: 
     }
 }
 
-/// `Ok(None)` after recording a value of the wrong kind; `Err` when the tokens cannot be parsed.
-fn string(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Option<LitStr>> {
+/// The key's name and the expression after its `=`.
+fn key_and_value(meta: &ParseNestedMeta<'_>) -> syn::Result<(String, Expr)> {
     let name = meta
         .path
         .get_ident()
         .map(ToString::to_string)
         .unwrap_or_default();
-    let expr: Expr = meta.value()?.parse()?;
+    Ok((name, meta.value()?.parse()?))
+}
+
+fn expects_path(name: &str) -> String {
+    format!("`{name}` expects a path, e.g. {name} = crate::parse_thing")
+}
+
+/// `Ok(None)` after recording a value of the wrong kind; `Err` when the tokens cannot be parsed.
+fn string(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Option<LitStr>> {
+    let (name, expr) = key_and_value(meta)?;
     match expr {
         Expr::Lit(ExprLit {
             lit: Lit::Str(text),
@@ -250,12 +259,7 @@ fn example(key: &str) -> &'static str {
 
 /// A path, written bare (`parse_with = my::parse`) or quoted (`parse_with = "my::parse"`).
 fn path(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Option<Path>> {
-    let name = meta
-        .path
-        .get_ident()
-        .map(ToString::to_string)
-        .unwrap_or_default();
-    let expr: Expr = meta.value()?.parse()?;
+    let (name, expr) = key_and_value(meta)?;
     match expr {
         Expr::Path(path) if path.qself.is_none() => Ok(Some(path.path)),
         Expr::Lit(ExprLit {
@@ -264,18 +268,12 @@ fn path(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Option<P
         }) => match text.parse() {
             Ok(path) => Ok(Some(path)),
             Err(_) => {
-                errors.spanned(
-                    text,
-                    format!("`{name}` expects a path, e.g. {name} = crate::parse_thing"),
-                );
+                errors.spanned(text, expects_path(&name));
                 Ok(None)
             }
         },
         other => {
-            errors.spanned(
-                other,
-                format!("`{name}` expects a path, e.g. {name} = crate::parse_thing"),
-            );
+            errors.spanned(other, expects_path(&name));
             Ok(None)
         }
     }
