@@ -369,3 +369,18 @@ fn fields_named_like_generated_locals_do_not_clash() {
     let c = Clash::from_vars([("__CTX", "1"), ("__FIELDS", "2"), ("__FIELD_0", "3")]).unwrap();
     assert_eq!((c.__ctx, c.__fields, c.__field_0), (1, 2, 3));
 }
+
+#[test]
+fn structs_with_no_variables_load() {
+    #[derive(Settings)]
+    struct Empty {}
+    #[derive(Settings)]
+    struct OnlySkipped {
+        #[settings(skip)]
+        cache: Vec<u8>,
+    }
+    assert!(Empty::from_vars(Vec::<(String, String)>::new()).is_ok());
+    let only = OnlySkipped::from_vars([("CACHE", "1")]).unwrap();
+    assert!(only.cache.is_empty());
+    assert_eq!(format!("{only:?}"), "OnlySkipped { .. }");
+}
