@@ -1,21 +1,22 @@
 //! The source article's pipeline entry point: settings validated once at start-up, secrets
 //! redacted in the start-up report, exposed only where a task needs them.
 //!
-//! Runs offline on the dummy values of `examples/pipeline.env`:
+//! Runs offline on the dummy values in `examples/env/`:
 //!
 //! ```text
-//! cargo run --example pipeline
+//! cargo run --example pipeline                          # development: .env + .env.development
+//! ENVIRONMENT=staging cargo run --example pipeline      # staging: .env + .env.staging
+//! ENVIRONMENT=production cargo run --example pipeline   # production: the environment only
+//! BATCH_SIZE=oops cargo run --example pipeline          # the environment wins; an error report
 //! ```
 //!
-//! Variables set in the environment win over the file, so `BATCH_SIZE=oops cargo run --example
-//! pipeline` shows the error report, and `PIPELINE_ENV_FILE=/dev/null` shows every missing one.
+//! The production run fails on purpose: production reads no `.env` files, so every required
+//! secret must come from the real environment (or a secret file, or a store).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::str::FromStr;
 
-use settings::source::{Layered, Source, read_dotenv};
-use settings::{Environment, ExposeSecret, SecretString, Settings};
+use settings::{ExposeSecret, Loader, SecretString, Settings};
 
 /// Settings of the nightly Shopify → warehouse sync.
 #[derive(Settings)]
@@ -59,29 +60,16 @@ impl FromStr for LogLevel {
 }
 
 fn main() -> ExitCode {
-    let env_file = std::env::var_os("PIPELINE_ENV_FILE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/examples/pipeline.env"
-            ))
-        });
-
-    // The process environment first, then the file: neither is modified.
-    let mut layers: Vec<Box<dyn Source>> = vec![Box::new(Environment)];
-    match read_dotenv(&env_file) {
-        Ok(Some(file)) => layers.push(Box::new(file)),
-        Ok(None) => {}
-        Err(problem) => {
-            eprintln!("{problem}");
-            return ExitCode::from(2);
-        }
-    }
+    // The profile comes from ENVIRONMENT; the files from examples/env. Nothing is written to the
+    // process environment.
+    let loader = Loader::new()
+        .profile_from("ENVIRONMENT")
+        .dir(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/env"));
+    let profile = loader.resolve_profile().unwrap_or_default();
+    println!("profile: {profile}");
 
     // Validate everything once, before any work starts: a missing key fails here, not halfway.
-    let (settings, report) = match PipelineSettings::from_source_with_report(&Layered::new(layers))
-    {
+    let (settings, report) = match loader.load_with_report::<PipelineSettings>() {
         Ok(loaded) => loaded,
         Err(err) => {
             eprintln!("{err}");

@@ -8,9 +8,9 @@
 pub use settings_derive::Settings;
 
 pub use settings_core::{
-    Environment, Error, ExposeSecret, Origin, Parse, Problem, ProblemKind, Report, SecretBox,
-    SecretString, Settings, Source, Summary, Vars, coerce, docs, error, meta, parse, redact,
-    report, secrecy, source, zeroize,
+    Environment, Error, ExposeSecret, Loader, Origin, Parse, Problem, ProblemKind, Report,
+    SecretBox, SecretString, Settings, Source, Summary, Vars, coerce, docs, dotenv, error, loader,
+    meta, parse, redact, report, secrecy, secret_files, source, zeroize,
 };
 
 #[doc(hidden)]

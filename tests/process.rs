@@ -167,9 +167,12 @@ fn load_reads_dot_env_and_the_process_wins() {
         out.contains("  PIPE_STORE_URL = https://process (from environment)"),
         "{out}"
     );
-    assert!(out.contains("  PIPE_BATCH_SIZE = 25 (from .env)"), "{out}");
     assert!(
-        out.contains("  PIPE_API_KEY = [REDACTED] (from .env)"),
+        out.contains("  PIPE_BATCH_SIZE = 25 (from .env line 4)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  PIPE_API_KEY = [REDACTED] (from .env line 2)"),
         "{out}"
     );
     assert!(!out.contains("from-file"), "{out}");
@@ -201,7 +204,7 @@ fn a_malformed_dot_env_is_named_by_line_without_its_content() {
     let out = run_child("child_load", &dir.0, &[]);
     assert!(out.starts_with("CHILD-ERR"), "{out}");
     assert!(
-        out.contains(".env: line 3 cannot be parsed (its content is not shown)"),
+        out.contains(".env line 3: cannot be parsed (the line is not shown"),
         "{out}"
     );
     assert!(!out.contains("s3cret"), "{out}");

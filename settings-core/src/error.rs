@@ -24,6 +24,7 @@ pub struct Error {
     problems: Vec<Problem>,
     sources: Vec<SourceProblem>,
     total: usize,
+    hint: Option<&'static str>,
 }
 
 /// One variable that could not be loaded.
@@ -73,6 +74,16 @@ pub enum ProblemKind {
         /// The name the value was found under.
         found_as: String,
     },
+    /// The source could not produce the value: an unreadable or oversized secret file, both
+    /// `NAME` and `NAME_FILE` set.
+    Unavailable {
+        /// Where the value would have come from.
+        origin: Origin,
+        /// The name it was looked up under.
+        found_as: String,
+        /// What went wrong; never contains the value.
+        message: String,
+    },
 }
 
 impl Error {
@@ -81,7 +92,14 @@ impl Error {
             problems,
             sources,
             total,
+            hint: None,
         }
+    }
+
+    /// Replaces the closing hint, for loaders that know better where settings belong.
+    pub(crate) fn with_hint(mut self, hint: &'static str) -> Self {
+        self.hint = Some(hint);
+        self
     }
 
     /// Every variable that could not be loaded, in field order.
@@ -106,11 +124,6 @@ impl fmt::Display for Error {
         if count > 0 {
             let verb = if count == 1 { "is" } else { "are" };
             writeln!(f, "{count} of {} settings {verb} invalid:", self.total)?;
-        } else {
-            writeln!(f, "settings could not be loaded:")?;
-        }
-        for source in &self.sources {
-            writeln!(f, "  {source}")?;
         }
         for problem in &self.problems {
             writeln!(f, "  {problem}")?;
@@ -121,10 +134,26 @@ impl fmt::Display for Error {
                 writeln!(f, "      field `{}`: {summary}", problem.field)?;
             }
         }
-        if count > 0 {
-            f.write_str("Set them in .env or as environment variables.")
-        } else {
-            f.write_str("Fix the files above.")
+        if !self.sources.is_empty() {
+            let n = self.sources.len();
+            writeln!(
+                f,
+                "{n} {} in files:",
+                if n == 1 { "problem" } else { "problems" }
+            )?;
+            for source in &self.sources {
+                writeln!(f, "  {source}")?;
+            }
+        }
+        if let Some(hint) = self.hint {
+            return f.write_str(hint);
+        }
+        match (count > 0, self.sources.is_empty()) {
+            (true, true) => f.write_str("Set them in .env or as environment variables."),
+            (true, false) => f.write_str(
+                "Fix the files, and set the settings in .env or as environment variables.",
+            ),
+            (false, _) => f.write_str("Fix the files above."),
         }
     }
 }
@@ -170,6 +199,11 @@ impl fmt::Display for Problem {
                 }
                 Ok(())
             }
+            ProblemKind::Unavailable {
+                origin,
+                found_as,
+                message,
+            } => write!(f, "{found_as} from {origin}: {message}"),
             ProblemKind::NotUnicode { origin, found_as } => {
                 write!(
                     f,

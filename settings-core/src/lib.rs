@@ -6,16 +6,20 @@
 
 pub mod coerce;
 pub mod docs;
+pub mod dotenv;
 pub mod error;
 mod load;
+pub mod loader;
 pub mod meta;
 pub mod parse;
 pub mod redact;
 pub mod report;
+pub mod secret_files;
 mod settings;
 pub mod source;
 
 pub use error::{Error, Problem, ProblemKind};
+pub use loader::Loader;
 pub use parse::Parse;
 pub use report::{Report, Summary};
 pub use settings::Settings;

@@ -241,6 +241,16 @@ impl<'s> Context<'s> {
                     self.not_unicode(field, expected, which);
                     return Fetch::Failed;
                 }
+                Some(RawValue::Failed(message)) => {
+                    let (origin, found_as) = self.origin(field, which);
+                    let kind = ProblemKind::Unavailable {
+                        origin,
+                        found_as,
+                        message,
+                    };
+                    self.problem(field, expected(), kind);
+                    return Fetch::Failed;
+                }
                 None => {}
             }
         }

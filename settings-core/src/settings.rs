@@ -1,12 +1,11 @@
 //! The [`Settings`] trait that `#[derive(Settings)]` implements.
 
-use std::path::Path;
-
 use crate::error::Error;
 use crate::load::{Context, run};
+use crate::loader::Loader;
 use crate::meta::StructMeta;
 use crate::report::Report;
-use crate::source::{Environment, Layered, Source, Vars, read_dotenv};
+use crate::source::{Environment, Source, Vars};
 
 /// A struct whose fields are read from environment variables. Derive it with
 /// `#[derive(settings::Settings)]`; every method but the metadata is provided.
@@ -33,16 +32,17 @@ pub trait Settings: Sized {
         Self::from_source(&Vars::new(vars))
     }
 
-    /// Reads the process environment, then a `.env` file in the current directory if there is
-    /// one; variables of the process win. The process environment is never modified.
+    /// Reads the process environment, then the `.env` cascade of the profile named by
+    /// `ENVIRONMENT` (default `development`), `NAME_FILE` secret files, then defaults: see
+    /// [`Loader`] for the order and the options. The process environment is never modified.
     fn load() -> Result<Self, Error> {
-        load_default::<Self>(false).map(|(value, _)| value)
+        Loader::new().load()
     }
 
     /// Like [`Settings::load`], and also returns a [`Report`] of where each value came from,
     /// safe to log.
     fn load_with_report() -> Result<(Self, Report), Error> {
-        load_default::<Self>(true).map(|(value, report)| (value, report.unwrap_or_else(empty)))
+        Loader::new().load_with_report()
     }
 
     /// Reads any [`Source`].
@@ -69,15 +69,4 @@ pub trait Settings: Sized {
 
 fn empty() -> Report {
     Report::new(Vec::new())
-}
-
-fn load_default<T: Settings>(with_report: bool) -> Result<(T, Option<Report>), Error> {
-    let mut layers: Vec<Box<dyn Source>> = vec![Box::new(Environment)];
-    let mut problems = Vec::new();
-    match read_dotenv(Path::new(".env")) {
-        Ok(Some(file)) => layers.push(Box::new(file)),
-        Ok(None) => {}
-        Err(problem) => problems.push(problem),
-    }
-    run::<T>(&Layered::new(layers), problems, with_report)
 }

@@ -27,6 +27,9 @@ pub enum RawValue {
     Text(Zeroizing<String>),
     /// The variable is set but its value is not valid UTF-8. The bytes are not kept.
     NotUnicode,
+    /// The source knows the variable but cannot produce its value: a secret file that is too
+    /// large, two conflicting definitions. The message says why; it never contains the value.
+    Failed(String),
 }
 
 // The raw value may be a secret: Debug never shows it.
@@ -35,6 +38,7 @@ impl fmt::Debug for RawValue {
         match self {
             RawValue::Text(_) => f.write_str("Text(..)"),
             RawValue::NotUnicode => f.write_str("NotUnicode"),
+            RawValue::Failed(message) => f.debug_tuple("Failed").field(message).finish(),
         }
     }
 }
@@ -51,6 +55,13 @@ pub enum Origin {
     File {
         /// The file's path as it was given.
         path: Arc<Path>,
+        /// The line that defined the variable, when known.
+        line: Option<u32>,
+    },
+    /// A file holding one secret: `NAME_FILE` or a secrets directory.
+    SecretFile {
+        /// The file's path.
+        path: Arc<Path>,
     },
     /// The field's default.
     Default,
@@ -61,7 +72,12 @@ impl fmt::Display for Origin {
         match self {
             Origin::Environment => f.write_str("environment"),
             Origin::Vars => f.write_str("given variables"),
-            Origin::File { path } => write!(f, "{}", path.display()),
+            Origin::File {
+                path,
+                line: Some(line),
+            } => write!(f, "{} line {line}", path.display()),
+            Origin::File { path, line: None } => write!(f, "{}", path.display()),
+            Origin::SecretFile { path } => write!(f, "secret file {}", path.display()),
             Origin::Default => f.write_str("default"),
         }
     }
@@ -101,20 +117,14 @@ impl Vars {
         K: Into<String>,
         V: Into<String>,
     {
-        Self::with_origin(pairs, Origin::Vars)
-    }
-
-    fn with_origin<I, K, V>(pairs: I, origin: Origin) -> Self
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: Into<String>,
-        V: Into<String>,
-    {
         let values = pairs
             .into_iter()
             .map(|(k, v)| (k.into(), Zeroizing::new(v.into())))
             .collect();
-        Vars { values, origin }
+        Vars {
+            values,
+            origin: Origin::Vars,
+        }
     }
 
     /// The names defined, in no particular order.
@@ -144,67 +154,35 @@ impl Source for Vars {
     }
 }
 
-/// A problem with a source as a whole, such as a `.env` file that cannot be parsed.
+/// A problem with a source as a whole: a `.env` file that cannot be parsed, a required file that
+/// is missing, a variable unknown to the struct in strict mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceProblem {
-    /// The file or source concerned.
+    /// The file concerned.
     pub path: PathBuf,
-    /// What is wrong. Never contains the content of the file.
+    /// The line concerned, when there is one.
+    pub line: Option<u32>,
+    /// What is wrong. Never contains a value from the file.
     pub message: String,
+}
+
+impl SourceProblem {
+    /// A problem with `path`, at `line` if known.
+    pub fn new(path: &Path, line: Option<u32>, message: impl Into<String>) -> Self {
+        SourceProblem {
+            path: path.to_owned(),
+            line,
+            message: message.into(),
+        }
+    }
 }
 
 impl fmt::Display for SourceProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.message)
-    }
-}
-
-/// Reads a `.env` file with dotenvy's iterator, without touching the process environment.
-///
-/// `Ok(None)` when the file does not exist. A malformed line is reported by its line number only:
-/// the line may hold a secret, so it is never echoed.
-pub fn read_dotenv(path: &Path) -> Result<Option<Vars>, SourceProblem> {
-    let iter = match dotenvy::from_path_iter(path) {
-        Ok(iter) => iter,
-        Err(err) if err.not_found() => return Ok(None),
-        Err(err) => return Err(file_problem(path, &err, None)),
-    };
-    let mut pairs = Vec::new();
-    for item in iter {
-        match item {
-            Ok(pair) => pairs.push(pair),
-            Err(err) => {
-                let text = std::fs::read_to_string(path).ok();
-                return Err(file_problem(path, &err, text.as_deref()));
-            }
+        match self.line {
+            Some(line) => write!(f, "{} line {line}: {}", self.path.display(), self.message),
+            None => write!(f, "{}: {}", self.path.display(), self.message),
         }
-    }
-    let origin = Origin::File {
-        path: Arc::from(path),
-    };
-    Ok(Some(Vars::with_origin(pairs, origin)))
-}
-
-fn file_problem(path: &Path, err: &dotenvy::Error, text: Option<&str>) -> SourceProblem {
-    let message = match err {
-        dotenvy::Error::LineParse(line, _) => {
-            let first = line.lines().next().unwrap_or("");
-            let number = text.and_then(|text| text.lines().position(|l| l == first));
-            match number {
-                Some(index) => format!(
-                    "line {} cannot be parsed (its content is not shown)",
-                    index + 1
-                ),
-                None => "a line cannot be parsed (its content is not shown)".to_owned(),
-            }
-        }
-        dotenvy::Error::Io(io) => format!("cannot be read: {io}"),
-        // Substitution errors name a variable, not a value.
-        other => format!("cannot be read: {other}"),
-    };
-    SourceProblem {
-        path: path.to_owned(),
-        message,
     }
 }
 

@@ -1,0 +1,467 @@
+//! The loading layer: a profile, the `.env` file cascade, secret files, strict mode.
+//!
+//! Precedence, highest first:
+//!
+//! 1. the process environment (or the pairs given to [`Loader::vars`]);
+//! 2. files added with [`Loader::file`] / [`Loader::optional_file`], the last added first;
+//! 3. `.env.{profile}.local`, `.env.{profile}`, `.env.local` (not for the `test` profile), `.env`;
+//! 4. `NAME_FILE`: the content of the file it names, when `NAME` itself is set nowhere above;
+//! 5. a file named `NAME` in the [`Loader::secrets_dir`];
+//! 6. the field's default.
+//!
+//! The `production` profile reads no `.env` files unless [`Loader::files_in_production`] opts in.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::Settings;
+use crate::dotenv::DotEnvFile;
+use crate::error::Error;
+use crate::load::run;
+use crate::report::Report;
+use crate::secret_files::{find_in_secrets_dir, read_secret_file};
+use crate::source::{Environment, Origin, RawValue, Source, SourceProblem, Vars};
+
+/// The variable that names the profile unless told otherwise.
+pub const DEFAULT_PROFILE_VAR: &str = "ENVIRONMENT";
+/// The profile when none is named.
+pub const DEFAULT_PROFILE: &str = "development";
+
+const PRODUCTION_HINT: &str = "The production profile reads no .env files: set them as environment variables or \
+     in secret files (NAME_FILE, a secrets directory).";
+
+/// Builds the sources of a load: which profile, which directory, which files.
+///
+/// ```no_run
+/// # use settings::{Loader, Settings};
+/// # #[derive(Settings)] struct App { port: u16 }
+/// let app: App = Loader::new().profile_from("APP_ENV").dir("config").load()?;
+/// # Ok::<(), settings::Error>(())
+/// ```
+pub struct Loader {
+    profile: ProfileChoice,
+    dir: PathBuf,
+    files_in_production: bool,
+    extra_files: Vec<(PathBuf, bool)>,
+    secrets_dir: Option<PathBuf>,
+    strict: bool,
+    vars: Option<Vars>,
+}
+
+enum ProfileChoice {
+    Named(String),
+    FromVar(String),
+}
+
+impl Default for Loader {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Loader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let profile = match &self.profile {
+            ProfileChoice::Named(name) => format!("{name:?}"),
+            ProfileChoice::FromVar(var) => format!("from ${var}"),
+        };
+        f.debug_struct("Loader")
+            .field("profile", &profile)
+            .field("dir", &self.dir)
+            .field("files_in_production", &self.files_in_production)
+            .field("extra_files", &self.extra_files)
+            .field("secrets_dir", &self.secrets_dir)
+            .field("strict", &self.strict)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Loader {
+    /// The defaults: the profile from `ENVIRONMENT` (else `development`), files in the current
+    /// directory, the process environment, no secrets directory, not strict.
+    pub fn new() -> Self {
+        Loader {
+            profile: ProfileChoice::FromVar(DEFAULT_PROFILE_VAR.to_owned()),
+            dir: PathBuf::from("."),
+            files_in_production: false,
+            extra_files: Vec::new(),
+            secrets_dir: None,
+            strict: false,
+            vars: None,
+        }
+    }
+
+    /// Uses this profile, whatever the environment says.
+    pub fn profile(mut self, name: impl Into<String>) -> Self {
+        self.profile = ProfileChoice::Named(name.into());
+        self
+    }
+
+    /// Reads the profile from this variable of the process environment (`development` when unset).
+    pub fn profile_from(mut self, var: impl Into<String>) -> Self {
+        self.profile = ProfileChoice::FromVar(var.into());
+        self
+    }
+
+    /// Looks for the `.env` files in this directory instead of the current one.
+    pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.dir = dir.into();
+        self
+    }
+
+    /// Also reads this file, which must exist; it ranks above the cascade, later files above
+    /// earlier ones. It is read in production too: naming it in code is the opt-in.
+    pub fn file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.extra_files.push((path.into(), true));
+        self
+    }
+
+    /// Like [`Loader::file`], but a missing file is skipped.
+    pub fn optional_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.extra_files.push((path.into(), false));
+        self
+    }
+
+    /// Lets the `production` profile read the `.env` cascade too (it reads none by default).
+    pub fn files_in_production(mut self, allow: bool) -> Self {
+        self.files_in_production = allow;
+        self
+    }
+
+    /// Reads secrets from files in this directory, each named after its variable (exactly, or in
+    /// lowercase). A directory that does not exist holds no secrets.
+    pub fn secrets_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.secrets_dir = Some(dir.into());
+        self
+    }
+
+    /// Reports variables in the files that carry the struct's prefix (any variable, when the
+    /// struct has no prefix) but belong to no field: typos, with a suggestion.
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
+    /// Reads these pairs in place of the process environment: for tests, which then need to
+    /// change nothing in their process.
+    pub fn vars<I, K, V>(mut self, pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.vars = Some(Vars::new(pairs));
+        self
+    }
+
+    /// Loads `T` from the sources this loader describes.
+    pub fn load<T: Settings>(&self) -> Result<T, Error> {
+        self.load_inner::<T>(false).map(|(value, _)| value)
+    }
+
+    /// Loads `T` and reports where each value came from.
+    pub fn load_with_report<T: Settings>(&self) -> Result<(T, Report), Error> {
+        self.load_inner::<T>(true)
+            .map(|(value, report)| (value, report.unwrap_or_else(|| Report::new(Vec::new()))))
+    }
+
+    fn load_inner<T: Settings>(&self, with_report: bool) -> Result<(T, Option<Report>), Error> {
+        let (sources, mut problems) = self.sources();
+        if self.strict {
+            problems.extend(sources.unknown_variables(T::META, &self.profile_var()));
+        }
+        let production = is_profile(&sources.profile, "production") && !self.files_in_production;
+        run::<T>(&sources, problems, with_report).map_err(|err| {
+            if production {
+                err.with_hint(PRODUCTION_HINT)
+            } else {
+                err
+            }
+        })
+    }
+
+    fn profile_var(&self) -> Option<String> {
+        match &self.profile {
+            ProfileChoice::FromVar(var) => Some(var.clone()),
+            ProfileChoice::Named(_) => None,
+        }
+    }
+
+    fn env(&self) -> &dyn Source {
+        match &self.vars {
+            Some(vars) => vars,
+            None => &Environment,
+        }
+    }
+
+    /// The profile in force: named in code, or read from its variable, else `development`.
+    pub fn resolve_profile(&self) -> Result<String, SourceProblem> {
+        let (name, var) = match &self.profile {
+            ProfileChoice::Named(name) => (name.clone(), None),
+            ProfileChoice::FromVar(var) => match self.env().get(var) {
+                Some(RawValue::Text(value)) if !value.trim().is_empty() => {
+                    (value.trim().to_owned(), Some(var.as_str()))
+                }
+                Some(RawValue::NotUnicode | RawValue::Failed(_)) => {
+                    return Err(SourceProblem::new(
+                        Path::new(var),
+                        None,
+                        "is not valid UTF-8",
+                    ));
+                }
+                _ => (DEFAULT_PROFILE.to_owned(), None),
+            },
+        };
+        let valid = !name.starts_with('.')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if valid {
+            Ok(name)
+        } else {
+            let place = var.unwrap_or("profile");
+            let message = "a profile name may hold only ASCII letters, digits, '-', '_' and '.', and may not start with '.'";
+            Err(SourceProblem::new(Path::new(place), None, message))
+        }
+    }
+
+    /// The cascade files for `profile`, highest precedence first, whether or not they exist.
+    pub fn cascade_files(&self, profile: &str) -> Vec<PathBuf> {
+        if is_profile(profile, "production") && !self.files_in_production {
+            return Vec::new();
+        }
+        let mut names = vec![format!(".env.{profile}.local"), format!(".env.{profile}")];
+        if !is_profile(profile, "test") {
+            names.push(".env.local".to_owned());
+        }
+        names.push(".env".to_owned());
+        names
+            .into_iter()
+            .map(|name| self.file_path(&name))
+            .collect()
+    }
+
+    /// `name` in the loader's directory; shown without `./` for the current directory.
+    fn file_path(&self, name: &str) -> PathBuf {
+        if self.dir == Path::new(".") || self.dir.as_os_str().is_empty() {
+            PathBuf::from(name)
+        } else {
+            self.dir.join(name)
+        }
+    }
+
+    /// Reads every file and returns the composed source, with the problems found on the way
+    /// (malformed or missing files, a bad profile name). The files are read once, here.
+    pub fn sources(&self) -> (Sources<'_>, Vec<SourceProblem>) {
+        let mut problems = Vec::new();
+        let profile = self.resolve_profile().unwrap_or_else(|problem| {
+            problems.push(problem);
+            DEFAULT_PROFILE.to_owned()
+        });
+        let mut files = Vec::new();
+        for (path, required) in self.extra_files.iter().rev() {
+            match DotEnvFile::read(path) {
+                Ok(Some(file)) => files.push(file),
+                Ok(None) if *required => {
+                    problems.push(SourceProblem::new(path, None, "required file not found"))
+                }
+                Ok(None) => {}
+                Err(found) => problems.extend(found),
+            }
+        }
+        for path in self.cascade_files(&profile) {
+            match DotEnvFile::read(&path) {
+                Ok(Some(file)) => files.push(file),
+                Ok(None) => {}
+                Err(found) => problems.extend(found),
+            }
+        }
+        let sources = Sources {
+            env: self.env(),
+            profile,
+            files,
+            secrets_dir: self.secrets_dir.clone(),
+        };
+        (sources, problems)
+    }
+}
+
+fn is_profile(profile: &str, name: &str) -> bool {
+    profile.eq_ignore_ascii_case(name)
+}
+
+/// Every source of one load, composed in precedence order, with `NAME_FILE` and the secrets
+/// directory resolved.
+pub struct Sources<'l> {
+    env: &'l dyn Source,
+    profile: String,
+    files: Vec<DotEnvFile>,
+    secrets_dir: Option<PathBuf>,
+}
+
+/// Which layer answered.
+enum Layer {
+    Env,
+    File(usize),
+    SecretFile(PathBuf),
+}
+
+impl Sources<'_> {
+    /// The profile in force.
+    pub fn profile(&self) -> &str {
+        &self.profile
+    }
+
+    /// The `.env` files that were found and read, highest precedence first.
+    pub fn files(&self) -> impl Iterator<Item = &DotEnvFile> {
+        self.files.iter()
+    }
+
+    /// The first non-empty value of `name` in the environment or the files, else an empty one.
+    fn layered(&self, name: &str) -> Option<(RawValue, Layer)> {
+        let mut empty = None;
+        let layers = std::iter::once((self.env.get(name), Layer::Env)).chain(
+            self.files
+                .iter()
+                .enumerate()
+                .map(|(i, file)| (file.get(name), Layer::File(i))),
+        );
+        for (value, layer) in layers {
+            match value {
+                Some(RawValue::Text(text)) if text.is_empty() => {
+                    empty.get_or_insert((RawValue::Text(text), layer));
+                }
+                Some(value) => return Some((value, layer)),
+                None => {}
+            }
+        }
+        empty
+    }
+
+    fn find(&self, name: &str) -> Option<(RawValue, Layer)> {
+        let direct = self.layered(name);
+        let file_var = format!("{name}_FILE");
+        let via_file = self
+            .layered(&file_var)
+            .filter(|(value, _)| !matches!(value, RawValue::Text(text) if text.is_empty()));
+        let direct_is_set = matches!(&direct, Some((value, _)) if !matches!(value, RawValue::Text(t) if t.is_empty()));
+        match (direct, via_file) {
+            (Some((_, layer)), Some(_)) if direct_is_set => {
+                let message = format!("both {name} and {file_var} are set; set only one of them");
+                Some((RawValue::Failed(message), layer))
+            }
+            (_, Some((RawValue::Text(path), _))) => {
+                let path = PathBuf::from(path.as_str());
+                Some((read_secret_file(&path), Layer::SecretFile(path)))
+            }
+            (_, Some((_, layer))) => {
+                let message = format!("{file_var} does not name a readable file path");
+                Some((RawValue::Failed(message), layer))
+            }
+            (direct, None) if direct_is_set => direct,
+            (direct, None) => {
+                let in_dir = self
+                    .secrets_dir
+                    .as_deref()
+                    .and_then(|dir| find_in_secrets_dir(dir, name))
+                    .map(|(path, value)| (value, Layer::SecretFile(path)));
+                in_dir.or(direct)
+            }
+        }
+    }
+
+    /// Variables in the files that look like settings of `meta` (they carry its prefix, or any
+    /// variable when it has none) but belong to no field.
+    fn unknown_variables(
+        &self,
+        meta: &crate::meta::StructMeta,
+        profile_var: &Option<String>,
+    ) -> Vec<SourceProblem> {
+        let mut known: HashSet<String> = HashSet::new();
+        meta.visit_leaves(&mut |scope, _path, field| {
+            let name = field.var_name(scope);
+            known.insert(format!("{name}_FILE"));
+            known.insert(name);
+            for alias in field.aliases {
+                known.insert(format!("{alias}_FILE"));
+                known.insert((*alias).to_owned());
+            }
+        });
+        if let Some(var) = profile_var {
+            known.insert(var.clone());
+        }
+        let mut candidates: Vec<&str> = known
+            .iter()
+            .map(String::as_str)
+            .filter(|n| !n.ends_with("_FILE"))
+            .collect();
+        candidates.sort_unstable();
+        let mut problems = Vec::new();
+        for file in &self.files {
+            let mut definitions: Vec<_> = file.definitions().collect();
+            definitions.sort_by_key(|(_, line)| *line);
+            for (name, line) in definitions {
+                if known.contains(name) || !name.starts_with(meta.prefix) {
+                    continue;
+                }
+                let mut message = format!("`{name}` is not a setting of {}", meta.name);
+                if let Some(close) = closest(name, &candidates) {
+                    message.push_str(&format!("; did you mean `{close}`?"));
+                }
+                problems.push(SourceProblem::new(
+                    file.path(),
+                    Some(line).filter(|l| *l > 0),
+                    message,
+                ));
+            }
+        }
+        problems
+    }
+}
+
+impl Source for Sources<'_> {
+    fn get(&self, name: &str) -> Option<RawValue> {
+        self.find(name).map(|(value, _)| value)
+    }
+
+    fn origin(&self, name: &str) -> Origin {
+        match self.find(name) {
+            Some((_, Layer::File(i))) => self.files[i].origin(name),
+            Some((_, Layer::SecretFile(path))) => Origin::SecretFile {
+                path: Arc::from(path),
+            },
+            Some((_, Layer::Env)) | None => self.env.origin(name),
+        }
+    }
+}
+
+/// The candidate closest to `name`, if it is close enough to be a typo.
+fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|candidate| (edit_distance(name, candidate), *candidate))
+        .filter(|(distance, candidate)| *distance <= 3.max(candidate.len() / 4))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                diagonal
+            } else {
+                1 + diagonal.min(above).min(row[j])
+            };
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
