@@ -4,11 +4,13 @@
 //! same binary in a new process, with the environment and directory it needs, and checks what the
 //! child printed.
 
+mod common;
+
 use std::ffi::OsStr;
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::TempDir;
 
 use settings::{SecretString, Settings};
 
@@ -50,31 +52,6 @@ fn child_load() {
     child_report(Pipeline::load_with_report());
 }
 
-static NEXT_DIR: AtomicUsize = AtomicUsize::new(0);
-
-/// A fresh directory under the system's temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
-        let path =
-            std::env::temp_dir().join(format!("settings-process-{}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-    fn write(&self, name: &str, content: &str) {
-        fs::write(self.0.join(name), content).unwrap();
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
 fn run_child(test: &str, dir: &Path, vars: &[(&str, &OsStr)]) -> String {
     let exe = std::env::current_exe().unwrap();
     let mut command = Command::new(exe);
@@ -110,10 +87,10 @@ fn os(s: &str) -> &OsStr {
 
 #[test]
 fn from_env_reads_the_process_environment() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("process");
     let out = run_child(
         "child_from_env",
-        &dir.0,
+        dir.path(),
         &[
             ("PIPE_API_KEY", os("sk-process-secret")),
             ("PIPE_STORE_URL", os("https://shop")),
@@ -137,8 +114,8 @@ fn from_env_reads_the_process_environment() {
 
 #[test]
 fn from_env_reports_every_missing_variable() {
-    let dir = TempDir::new();
-    let out = run_child("child_from_env", &dir.0, &[]);
+    let dir = TempDir::new("process");
+    let out = run_child("child_from_env", dir.path(), &[]);
     assert!(
         out.starts_with("CHILD-ERR 2 of 4 settings are invalid:"),
         "{out}"
@@ -149,14 +126,14 @@ fn from_env_reports_every_missing_variable() {
 
 #[test]
 fn load_reads_dot_env_and_the_process_wins() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("process");
     dir.write(
         ".env",
         "# pipeline\nPIPE_API_KEY='from-file-$ecret'\nPIPE_STORE_URL=https://file\nexport PIPE_BATCH_SIZE=25\nFILE_ONLY_MARKER=1\n",
     );
     let out = run_child(
         "child_load",
-        &dir.0,
+        dir.path(),
         &[("PIPE_STORE_URL", os("https://process"))],
     );
     assert!(
@@ -182,10 +159,10 @@ fn load_reads_dot_env_and_the_process_wins() {
 
 #[test]
 fn load_without_a_dot_env_reads_the_environment_only() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("process");
     let out = run_child(
         "child_load",
-        &dir.0,
+        dir.path(),
         &[
             ("PIPE_API_KEY", os("k")),
             ("PIPE_STORE_URL", os("https://p")),
@@ -196,12 +173,12 @@ fn load_without_a_dot_env_reads_the_environment_only() {
 
 #[test]
 fn a_malformed_dot_env_is_named_by_line_without_its_content() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("process");
     dir.write(
         ".env",
         "PIPE_STORE_URL=https://file\n\nPIPE_API_KEY='unterminated-s3cret\n",
     );
-    let out = run_child("child_load", &dir.0, &[]);
+    let out = run_child("child_load", dir.path(), &[]);
     assert!(out.starts_with("CHILD-ERR"), "{out}");
     assert!(
         out.contains(".env line 3: cannot be parsed (the line is not shown"),
@@ -214,11 +191,11 @@ fn a_malformed_dot_env_is_named_by_line_without_its_content() {
 #[test]
 fn non_utf8_values_are_errors_for_their_variable_only() {
     use std::os::unix::ffi::OsStrExt;
-    let dir = TempDir::new();
+    let dir = TempDir::new("process");
     let bad = OsStr::from_bytes(b"sk-\xff\xfe-secret");
     let out = run_child(
         "child_from_env",
-        &dir.0,
+        dir.path(),
         &[
             ("PIPE_API_KEY", bad),
             ("PIPE_STORE_URL", os("https://shop")),
@@ -230,7 +207,7 @@ fn non_utf8_values_are_errors_for_their_variable_only() {
     // An unrelated variable with a non-UTF-8 value does not affect loading.
     let out = run_child(
         "child_from_env",
-        &dir.0,
+        dir.path(),
         &[
             ("PIPE_API_KEY", os("k")),
             ("PIPE_STORE_URL", os("https://shop")),

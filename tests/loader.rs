@@ -1,0 +1,520 @@
+//! The loading layer, in temporary directories: profiles, the `.env` cascade, the production rule,
+//! extra files, secret files, provenance, strict mode. The process environment is never touched:
+//! `Loader::vars` stands in for it.
+
+mod common;
+
+use std::time::Duration;
+
+use common::TempDir;
+use settings::{ExposeSecret, Loader, Origin, ProblemKind, SecretString, Settings};
+
+#[derive(Settings)]
+#[allow(dead_code)] // Some fields are only looked at through reports.
+struct App {
+    /// Shown in logs
+    name: String,
+    /// Records per batch
+    #[settings(default = 100)]
+    batch_size: u32,
+    /// Database connection string
+    database_url: SecretString,
+    webhook: Option<String>,
+    #[settings(default = "30s")]
+    timeout: Duration,
+}
+
+fn loader(dir: &TempDir) -> Loader {
+    Loader::new()
+        .dir(dir.path())
+        .vars(Vec::<(String, String)>::new())
+}
+
+/// A directory with every cascade file, each defining NAME to its own file name.
+fn cascade(dir: &TempDir) {
+    dir.write(
+        ".env",
+        "NAME=env\nDATABASE_URL=postgres://base\nBATCH_SIZE=1\n",
+    );
+    dir.write(".env.local", "NAME=env.local\nBATCH_SIZE=2\n");
+    dir.write(".env.staging", "NAME=env.staging\n");
+    dir.write(".env.staging.local", "NAME=env.staging.local\n");
+    dir.write(".env.test", "NAME=env.test\n");
+    dir.write(".env.development", "NAME=env.development\n");
+}
+
+#[test]
+fn the_cascade_ranks_profile_local_over_profile_over_local_over_base() {
+    let dir = TempDir::new("cascade");
+    cascade(&dir);
+    let app: App = loader(&dir).profile("staging").load().unwrap();
+    assert_eq!(app.name, "env.staging.local");
+    assert_eq!(app.batch_size, 2, ".env.local over .env");
+    assert_eq!(app.database_url.expose_secret(), "postgres://base");
+
+    std::fs::remove_file(dir.path().join(".env.staging.local")).unwrap();
+    let app: App = loader(&dir).profile("staging").load().unwrap();
+    assert_eq!(app.name, "env.staging");
+
+    std::fs::remove_file(dir.path().join(".env.staging")).unwrap();
+    let app: App = loader(&dir).profile("staging").load().unwrap();
+    assert_eq!(app.name, "env.local");
+}
+
+#[test]
+fn the_process_environment_wins_over_every_file() {
+    let dir = TempDir::new("env-wins");
+    cascade(&dir);
+    let app: App = loader(&dir)
+        .profile("staging")
+        .vars([("NAME", "process"), ("BATCH_SIZE", "7")])
+        .load()
+        .unwrap();
+    assert_eq!(app.name, "process");
+    assert_eq!(app.batch_size, 7);
+}
+
+#[test]
+fn the_test_profile_skips_dot_env_local() {
+    let dir = TempDir::new("test-profile");
+    cascade(&dir);
+    let app: App = loader(&dir).profile("test").load().unwrap();
+    assert_eq!(app.name, "env.test");
+    assert_eq!(app.batch_size, 1, ".env.local is not read for `test`");
+}
+
+#[test]
+fn the_profile_comes_from_a_variable_and_defaults_to_development() {
+    let dir = TempDir::new("profile-var");
+    cascade(&dir);
+    let app: App = loader(&dir).load().unwrap();
+    assert_eq!(app.name, "env.development");
+    let app: App = loader(&dir)
+        .vars([("ENVIRONMENT", "staging")])
+        .load()
+        .unwrap();
+    assert_eq!(app.name, "env.staging.local");
+    let custom = loader(&dir)
+        .profile_from("APP_ENV")
+        .vars([("APP_ENV", "test"), ("ENVIRONMENT", "staging")]);
+    assert_eq!(custom.resolve_profile().unwrap(), "test");
+    assert_eq!(custom.load::<App>().unwrap().name, "env.test");
+}
+
+#[test]
+fn a_profile_name_cannot_escape_the_directory() {
+    let dir = TempDir::new("profile-name");
+    cascade(&dir);
+    let err = loader(&dir)
+        .vars([("ENVIRONMENT", "../../etc/x")])
+        .load::<App>()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("ENVIRONMENT: a profile name may hold only ASCII letters"),
+        "{text}"
+    );
+}
+
+#[test]
+fn production_reads_the_environment_only_unless_the_code_opts_in() {
+    let dir = TempDir::new("production");
+    cascade(&dir);
+    dir.write(".env.production", "NAME=env.production\n");
+    let err = loader(&dir)
+        .profile("production")
+        .load::<App>()
+        .unwrap_err();
+    let missing: Vec<_> = err.problems().iter().map(|p| p.var.as_str()).collect();
+    assert_eq!(missing, ["NAME", "DATABASE_URL"]);
+    assert!(err.to_string().ends_with("The production profile reads no .env files: set them as environment variables or in secret files (NAME_FILE, a secrets directory)."), "{err}");
+
+    // The same is true when the profile comes from the environment, in any case.
+    let err = loader(&dir)
+        .vars([("ENVIRONMENT", "Production")])
+        .load::<App>()
+        .unwrap_err();
+    assert_eq!(err.problems().len(), 2);
+
+    // Opting in reads the cascade; a file named in code is read without opting in.
+    let app: App = loader(&dir)
+        .profile("production")
+        .files_in_production(true)
+        .load()
+        .unwrap();
+    assert_eq!(app.name, "env.production");
+    let only = dir.write("deploy.env", "NAME=named-in-code\nDATABASE_URL=x\n");
+    let app: App = loader(&dir)
+        .profile("production")
+        .file(only)
+        .load()
+        .unwrap();
+    assert_eq!(app.name, "named-in-code");
+    assert_eq!(app.batch_size, 100, "the cascade stays unread");
+}
+
+#[test]
+fn extra_files_rank_above_the_cascade_and_may_be_required() {
+    let dir = TempDir::new("extra");
+    cascade(&dir);
+    let first = dir.write("one.env", "NAME=one\nBATCH_SIZE=11\n");
+    let second = dir.write("two.env", "NAME=two\n");
+    let app: App = loader(&dir)
+        .profile("staging")
+        .file(&first)
+        .file(&second)
+        .load()
+        .unwrap();
+    assert_eq!(app.name, "two", "a later file wins");
+    assert_eq!(app.batch_size, 11);
+
+    let missing = dir.path().join("missing.env");
+    let app: App = loader(&dir).optional_file(&missing).load().unwrap();
+    assert_eq!(app.name, "env.development");
+    let err = loader(&dir).file(&missing).load::<App>().unwrap_err();
+    assert_eq!(err.source_problems().len(), 1);
+    assert!(
+        err.to_string()
+            .contains(&format!("{}: required file not found", missing.display())),
+        "{err}"
+    );
+}
+
+#[test]
+fn expansion_and_quotes_follow_dotenvy() {
+    let dir = TempDir::new("expansion");
+    dir.write(
+        ".env",
+        "HOST=db.internal\nDATABASE_URL=postgres://${HOST}:5432/app\nNAME='p@ss$word ${HOST}'\n",
+    );
+    let app: App = loader(&dir).load().unwrap();
+    assert_eq!(
+        app.database_url.expose_secret(),
+        "postgres://db.internal:5432/app"
+    );
+    assert_eq!(app.name, "p@ss$word ${HOST}");
+}
+
+#[test]
+fn a_malformed_file_is_named_with_its_line_and_other_problems_still_reported() {
+    let dir = TempDir::new("malformed");
+    dir.write(".env", "NAME=ok\nDATABASE_URL='never-closed-s3cret\n");
+    dir.write(
+        ".env.development",
+        "BATCH_SIZE=many\nthis line is wrong s3cret\n",
+    );
+    let err = loader(&dir).load::<App>().unwrap_err();
+    let text = err.to_string();
+    let dev = dir.path().join(".env.development");
+    let base = dir.path().join(".env");
+    assert!(
+        text.contains(&format!("{} line 2: cannot be parsed", dev.display())),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{} line 2: cannot be parsed", base.display())),
+        "{text}"
+    );
+    assert!(!text.contains("s3cret"), "{text}");
+    // The malformed files' variables are not loaded, so the fields report what is missing.
+    assert!(text.contains("DATABASE_URL: not set"), "{text}");
+}
+
+#[test]
+fn provenance_names_the_file_and_line() {
+    let dir = TempDir::new("provenance");
+    dir.write(".env", "NAME=n\nDATABASE_URL=d\n");
+    dir.write(
+        ".env.staging",
+        "# staging\n\nWEBHOOK=https://hook\nBATCH_SIZE=lots\n",
+    );
+    let err = loader(&dir).profile("staging").load::<App>().unwrap_err();
+    let staging = dir.path().join(".env.staging");
+    let problem = &err.problems()[0];
+    match &problem.kind {
+        ProblemKind::Invalid {
+            origin: Origin::File { path, line },
+            ..
+        } => {
+            assert_eq!(&**path, staging.as_path());
+            assert_eq!(*line, Some(4));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(
+        err.to_string().contains(&format!(
+            "BATCH_SIZE from {} line 4: expected u32",
+            staging.display()
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_report_says_where_each_value_came_from() {
+    let dir = TempDir::new("report");
+    dir.write(
+        ".env",
+        "NAME=from-file\nDATABASE_URL=postgres://secret-in-file\n",
+    );
+    let (_, report) = loader(&dir)
+        .vars([("WEBHOOK", "https://hook")])
+        .load_with_report::<App>()
+        .unwrap();
+    let text = report.to_string();
+    let env = dir.path().join(".env");
+    assert!(
+        text.starts_with("Settings loaded: 2 required, 1 of 3 optional set"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "  NAME = from-file (from {} line 1)",
+            env.display()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "  DATABASE_URL = [REDACTED] (from {} line 2)",
+            env.display()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("  WEBHOOK = https://hook (from given variables)"),
+        "{text}"
+    );
+    assert!(text.contains("  BATCH_SIZE = 100 (default)"), "{text}");
+    assert!(text.contains("  TIMEOUT = 30s (default)"), "{text}");
+    assert!(!text.contains("secret-in-file"), "{text}");
+}
+
+#[test]
+fn name_file_reads_a_secret_file() {
+    let dir = TempDir::new("name-file");
+    let secret = dir.write("db_url", "postgres://from-secret-file\n");
+    dir.write(".env", "NAME=n\n");
+    let (app, report) = loader(&dir)
+        .vars([("DATABASE_URL_FILE", secret.to_str().unwrap())])
+        .load_with_report::<App>()
+        .unwrap();
+    assert_eq!(
+        app.database_url.expose_secret(),
+        "postgres://from-secret-file",
+        "one trailing newline removed"
+    );
+    assert!(
+        report.to_string().contains(&format!(
+            "DATABASE_URL = [REDACTED] (from secret file {})",
+            secret.display()
+        )),
+        "{report}"
+    );
+
+    // Only one trailing newline goes; CRLF counts as one.
+    let two = dir.write("two_newlines", "value\n\n");
+    let crlf = dir.write("crlf", "value\r\n");
+    for (file, want) in [(&two, "value\n"), (&crlf, "value")] {
+        let app: App = loader(&dir)
+            .vars([("DATABASE_URL_FILE", file.to_str().unwrap())])
+            .load()
+            .unwrap();
+        assert_eq!(app.database_url.expose_secret(), want);
+    }
+
+    // NAME_FILE may come from a file too, and works for non-secret fields.
+    dir.write(".env", "DATABASE_URL=d\n");
+    dir.write(
+        ".env.development",
+        format!("NAME_FILE={}\n", secret.display()),
+    );
+    let app: App = loader(&dir).load().unwrap();
+    assert_eq!(app.name, "postgres://from-secret-file");
+}
+
+#[test]
+fn name_and_name_file_together_are_an_error() {
+    let dir = TempDir::new("both");
+    let secret = dir.write("db_url", "from-file-s3cret");
+    let err = loader(&dir)
+        .vars([
+            ("NAME", "n"),
+            ("DATABASE_URL", "direct-s3cret"),
+            ("DATABASE_URL_FILE", secret.to_str().unwrap()),
+        ])
+        .load::<App>()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("DATABASE_URL from given variables: both DATABASE_URL and DATABASE_URL_FILE are set; set only one of them"),
+        "{text}"
+    );
+    assert!(!text.contains("s3cret"), "{text}");
+}
+
+#[test]
+fn oversized_and_missing_secret_files_are_refused() {
+    let dir = TempDir::new("oversized");
+    let big = dir.write("big", vec![b'x'; 1024 * 1024 + 1]);
+    let exact = dir.write("exact", vec![b'y'; 1024 * 1024]);
+    let missing = dir.path().join("missing");
+    let err = loader(&dir)
+        .vars([
+            ("NAME_FILE", big.to_str().unwrap()),
+            ("DATABASE_URL_FILE", missing.to_str().unwrap()),
+        ])
+        .load::<App>()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!(
+            "NAME from secret file {0}: {0} is larger than 1 MiB; refused",
+            big.display()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("cannot read {}", missing.display())),
+        "{text}"
+    );
+    assert!(!text.contains("xxxx"), "{text}");
+
+    let app: App = loader(&dir)
+        .vars([
+            ("NAME_FILE", exact.to_str().unwrap()),
+            ("DATABASE_URL", "d"),
+        ])
+        .load()
+        .unwrap();
+    assert_eq!(app.name.len(), 1024 * 1024, "exactly 1 MiB is accepted");
+}
+
+#[test]
+fn a_secrets_directory_supplies_unset_variables() {
+    let dir = TempDir::new("secrets-dir");
+    let secrets = TempDir::new("secrets-dir-run");
+    secrets.write("DATABASE_URL", "postgres://from-secrets-dir\n");
+    secrets.write("name", "lowercase-file\n");
+    let (app, report) = loader(&dir)
+        .secrets_dir(secrets.path())
+        .vars([("WEBHOOK", "https://hook")])
+        .load_with_report::<App>()
+        .unwrap();
+    assert_eq!(
+        app.database_url.expose_secret(),
+        "postgres://from-secrets-dir"
+    );
+    assert_eq!(app.name, "lowercase-file");
+    let path = secrets.path().join("DATABASE_URL");
+    assert!(
+        report
+            .to_string()
+            .contains(&format!("(from secret file {})", path.display())),
+        "{report}"
+    );
+
+    // Variables and files rank above the directory.
+    dir.write(".env", "DATABASE_URL=from-dot-env\n");
+    let app: App = loader(&dir).secrets_dir(secrets.path()).load().unwrap();
+    assert_eq!(app.database_url.expose_secret(), "from-dot-env");
+
+    // A directory that does not exist holds nothing.
+    let err = loader(&dir)
+        .secrets_dir(dir.path().join("nope"))
+        .load::<App>()
+        .unwrap_err();
+    assert_eq!(err.problems()[0].var, "NAME");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_secrets_directory_refuses_links_that_leave_it() {
+    let dir = TempDir::new("secrets-link");
+    let secrets = TempDir::new("secrets-link-run");
+    let outside = dir.write("outside", "outside-s3cret");
+    std::os::unix::fs::symlink(&outside, secrets.path().join("DATABASE_URL")).unwrap();
+    let inside = secrets.write("real_name", "n\n");
+    std::os::unix::fs::symlink(&inside, secrets.path().join("NAME")).unwrap();
+    let err = loader(&dir)
+        .secrets_dir(secrets.path())
+        .load::<App>()
+        .unwrap_err();
+    let text = err.to_string();
+    let link = secrets.path().join("DATABASE_URL");
+    assert!(
+        text.contains(&format!(
+            "{} points outside the secrets directory",
+            link.display()
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("outside-s3cret"), "{text}");
+    // A link that stays inside the directory is fine.
+    assert!(err.problems().iter().all(|p| p.var != "NAME"), "{text}");
+}
+
+#[derive(Settings)]
+#[settings(prefix = "SHOP_")]
+#[allow(dead_code)]
+struct Shop {
+    api_key: SecretString,
+    #[settings(alias = "SHOP_URL")]
+    store_url: String,
+    #[settings(default = 10)]
+    batch_size: u32,
+}
+
+#[test]
+fn strict_mode_reports_typos_with_a_suggestion() {
+    let dir = TempDir::new("strict");
+    dir.write(
+        ".env",
+        "SHOP_API_KEY=k\nSHOP_STORE_URL=u\nSHOP_BACH_SIZE=5\nSHOP_URL=old\nSHOP_API_KEY_FILE=\nOTHER_TOOL=x\nENVIRONMENT=development\nSHOP_ZZZZZZZZZZZZZZZZ=1\n",
+    );
+    // Off by default.
+    assert!(loader(&dir).load::<Shop>().is_ok());
+    let err = loader(&dir).strict(true).load::<Shop>().unwrap_err();
+    let env = dir.path().join(".env");
+    let problems: Vec<_> = err
+        .source_problems()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            format!(
+                "{} line 3: `SHOP_BACH_SIZE` is not a setting of Shop; did you mean `SHOP_BATCH_SIZE`?",
+                env.display()
+            ),
+            format!(
+                "{} line 8: `SHOP_ZZZZZZZZZZZZZZZZ` is not a setting of Shop",
+                env.display()
+            ),
+        ]
+    );
+    assert!(
+        err.to_string().starts_with("2 problems in files:\n"),
+        "{err}"
+    );
+}
+
+#[test]
+fn strict_mode_without_a_prefix_checks_every_variable_in_the_files() {
+    let dir = TempDir::new("strict-no-prefix");
+    dir.write(
+        ".env",
+        "NAME=n\nDATABASE_URL=d\nDATABSE_URL=typo\nENVIRONMENT=development\n",
+    );
+    let err = loader(&dir).strict(true).load::<App>().unwrap_err();
+    let problems: Vec<_> = err
+        .source_problems()
+        .iter()
+        .map(|p| p.message.clone())
+        .collect();
+    assert_eq!(
+        problems,
+        ["`DATABSE_URL` is not a setting of App; did you mean `DATABASE_URL`?"]
+    );
+}
