@@ -34,11 +34,9 @@ const PRODUCTION_HINT: &str = "The production profile reads no .env files: set t
 
 /// Builds the sources of a load: which profile, which directory, which files.
 ///
-/// ```no_run
-/// # use settings::{Loader, Settings};
-/// # #[derive(Settings)] struct App { port: u16 }
+/// ```ignore
+/// // (This example is compiled as part of the `settings` crate's README.)
 /// let app: App = Loader::new().profile_from("APP_ENV").dir("config").load()?;
-/// # Ok::<(), settings::Error>(())
 /// ```
 pub struct Loader {
     profile: ProfileChoice,
