@@ -186,20 +186,32 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
 
-    const ROUNDS: usize = 41;
-    const PER_ROUND: u32 = 4_000;
+    // Many short rounds, the two loaders back to back in alternating order, so that drift in the
+    // machine's speed hits both alike; the ratio is the median of the per-round ratios.
+    const ROUNDS: usize = 201;
+    const PER_ROUND: u32 = 1_000;
+    let derived_once = || time(PER_ROUND, || black_box(Derived::from_env().is_ok()));
+    let hand_once = || time(PER_ROUND, || black_box(hand_load().is_ok()));
+    for _ in 0..5 {
+        derived_once();
+        hand_once();
+    }
     let mut derived = Vec::with_capacity(ROUNDS);
     let mut hand = Vec::with_capacity(ROUNDS);
-    for _ in 0..3 {
-        time(PER_ROUND, || black_box(Derived::from_env().is_ok()));
-        time(PER_ROUND, || black_box(hand_load().is_ok()));
+    let mut ratios = Vec::with_capacity(ROUNDS);
+    for round in 0..ROUNDS {
+        let (d, h) = if round % 2 == 0 {
+            let d = derived_once();
+            (d, hand_once())
+        } else {
+            let h = hand_once();
+            (derived_once(), h)
+        };
+        derived.push(d);
+        hand.push(h);
+        ratios.push(d / h);
     }
-    for _ in 0..ROUNDS {
-        derived.push(time(PER_ROUND, || black_box(Derived::from_env().is_ok())));
-        hand.push(time(PER_ROUND, || black_box(hand_load().is_ok())));
-    }
-    let (d, h) = (median(&mut derived), median(&mut hand));
-    let ratio = d / h;
+    let (d, h, ratio) = (median(&mut derived), median(&mut hand), median(&mut ratios));
     println!(
         "load of a 40-field struct from the process environment ({ROUNDS} rounds of {PER_ROUND}, median):"
     );

@@ -384,6 +384,7 @@ impl<'s> Context<'s> {
 }
 
 /// Loads `T` from `source`; `sources` are problems already found with the sources themselves.
+#[inline]
 pub(crate) fn run<T: Settings>(
     source: &dyn Source,
     sources: Vec<SourceProblem>,

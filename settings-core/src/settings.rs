@@ -18,6 +18,7 @@ pub trait Settings: Sized {
     fn __load(ctx: &mut Context<'_>) -> Option<Self>;
 
     /// Reads the process environment (never modifying it). Every problem is in the error.
+    #[inline]
     fn from_env() -> Result<Self, Error> {
         Self::from_source(&Environment)
     }
@@ -46,6 +47,7 @@ pub trait Settings: Sized {
     }
 
     /// Reads any [`Source`].
+    #[inline]
     fn from_source(source: &dyn Source) -> Result<Self, Error> {
         run::<Self>(source, Vec::new(), false).map(|(value, _)| value)
     }
