@@ -17,6 +17,7 @@ pub mod report;
 pub mod secret_files;
 mod settings;
 pub mod source;
+pub mod store;
 
 pub use error::{Error, Problem, ProblemKind};
 pub use loader::Loader;

@@ -11,7 +11,7 @@
 //!
 //! The `production` profile reads no `.env` files unless [`Loader::files_in_production`] opts in.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,6 +23,14 @@ use crate::load::run;
 use crate::report::Report;
 use crate::secret_files::{find_in_secrets_dir, read_secret_file};
 use crate::source::{Environment, Origin, RawValue, Source, SourceProblem, Vars};
+use crate::store::Reference;
+#[cfg(feature = "aws")]
+use crate::store::aws::AwsConfig;
+#[cfg(feature = "vault")]
+use crate::store::vault::VaultConfig;
+#[cfg(any(feature = "vault", feature = "aws"))]
+use crate::store::{Import, Resolver, StoreOptions};
+use zeroize::Zeroizing;
 
 /// The variable that names the profile unless told otherwise.
 pub const DEFAULT_PROFILE_VAR: &str = "ENVIRONMENT";
@@ -46,6 +54,20 @@ pub struct Loader {
     secrets_dir: Option<PathBuf>,
     strict: bool,
     vars: Option<Vars>,
+    #[cfg(any(feature = "vault", feature = "aws"))]
+    stores: StoreSettings,
+}
+
+/// What the loader knows of the stores, beyond what it finds in the variables.
+#[cfg(any(feature = "vault", feature = "aws"))]
+#[derive(Default)]
+struct StoreSettings {
+    imports: Vec<Import>,
+    options: StoreOptions,
+    #[cfg(feature = "vault")]
+    vault: Option<VaultConfig>,
+    #[cfg(feature = "aws")]
+    aws: Option<AwsConfig>,
 }
 
 enum ProfileChoice {
@@ -88,6 +110,8 @@ impl Loader {
             secrets_dir: None,
             strict: false,
             vars: None,
+            #[cfg(any(feature = "vault", feature = "aws"))]
+            stores: StoreSettings::default(),
         }
     }
 
@@ -154,6 +178,51 @@ impl Loader {
         self
     }
 
+    /// Timeouts and retries of store requests.
+    #[cfg(any(feature = "vault", feature = "aws"))]
+    pub fn store_options(mut self, options: StoreOptions) -> Self {
+        self.stores.options = options;
+        self
+    }
+
+    /// Vault settings given in code, instead of `VAULT_ADDR`, `VAULT_TOKEN`...
+    #[cfg(feature = "vault")]
+    pub fn vault_config(mut self, config: VaultConfig) -> Self {
+        self.stores.vault = Some(config);
+        self
+    }
+
+    /// Reads the Vault secret at `path` (`<mount>/<path>`); its keys become variables, ranked
+    /// just below the process environment.
+    #[cfg(feature = "vault")]
+    pub fn vault_path(mut self, path: impl Into<String>) -> Self {
+        let path = path.into().trim_matches('/').to_owned();
+        self.stores.imports.push(Import::Vault(path));
+        self
+    }
+
+    /// AWS settings given in code, instead of the `AWS_*` variables and shared files.
+    #[cfg(feature = "aws")]
+    pub fn aws_config(mut self, config: AwsConfig) -> Self {
+        self.stores.aws = Some(config);
+        self
+    }
+
+    /// Reads every SSM parameter under `path` (recursively, decrypted); each name below the
+    /// path becomes a variable (`/app/prod/db/url` under `/app/prod` is `DB_URL`).
+    #[cfg(feature = "aws")]
+    pub fn ssm_path(mut self, path: impl Into<String>) -> Self {
+        self.stores.imports.push(Import::Ssm(path.into()));
+        self
+    }
+
+    /// Reads a Secrets Manager secret that holds a JSON object; its keys become variables.
+    #[cfg(feature = "aws")]
+    pub fn secretsmanager_secret(mut self, id: impl Into<String>) -> Self {
+        self.stores.imports.push(Import::SecretsManager(id.into()));
+        self
+    }
+
     /// Loads `T` from the sources this loader describes.
     pub fn load<T: Settings>(&self) -> Result<T, Error> {
         self.load_inner::<T>(false).map(|(value, _)| value)
@@ -166,18 +235,90 @@ impl Loader {
     }
 
     fn load_inner<T: Settings>(&self, with_report: bool) -> Result<(T, Option<Report>), Error> {
-        let (sources, mut problems) = self.sources();
+        #[cfg_attr(not(any(feature = "vault", feature = "aws")), allow(unused_mut))]
+        let (mut sources, mut problems) = self.sources();
+        #[cfg(any(feature = "vault", feature = "aws"))]
+        let resolver = self.resolver(&sources);
+        #[cfg(any(feature = "vault", feature = "aws"))]
+        for import in &self.stores.imports {
+            match resolver.import(import) {
+                Ok(pairs) => sources
+                    .imports
+                    .push(StoreLayer::new(import.location(), pairs)),
+                Err(err) => {
+                    problems.push(SourceProblem::new(Path::new(&import.location()), None, err))
+                }
+            }
+        }
+        #[cfg(any(feature = "vault", feature = "aws"))]
+        let resolve = |refs: &[Reference]| resolver.resolve(refs);
+        #[cfg(not(any(feature = "vault", feature = "aws")))]
+        let resolve = |refs: &[Reference]| {
+            refs.iter()
+                .map(|r| {
+                    let feature = if r.store() == "vault" { "vault" } else { "aws" };
+                    Err(format!("settings was built without the `{feature}` feature, which {} references need", r.store()))
+                })
+                .collect::<Vec<_>>()
+        };
+        let overlay = Overlay::resolve(T::META, &sources, &resolve);
         if self.strict {
             problems.extend(sources.unknown_variables(T::META, &self.profile_var()));
         }
         let production = is_profile(&sources.profile, "production") && !self.files_in_production;
-        run::<T>(&sources, problems, with_report).map_err(|err| {
+        run::<T>(&overlay, problems, with_report).map_err(|err| {
             if production {
                 err.with_hint(PRODUCTION_HINT)
             } else {
                 err
             }
         })
+    }
+
+    /// A resolver configured from code, else from the store variables of the load.
+    #[cfg(any(feature = "vault", feature = "aws"))]
+    fn resolver(&self, sources: &Sources<'_>) -> Resolver {
+        const CONFIG_VARS: &[&str] = &[
+            "HOME",
+            "BAO_ADDR",
+            "VAULT_ADDR",
+            "BAO_TOKEN",
+            "VAULT_TOKEN",
+            "BAO_NAMESPACE",
+            "VAULT_NAMESPACE",
+            "BAO_CACERT",
+            "VAULT_CACERT",
+            "BAO_ROLE_ID",
+            "VAULT_ROLE_ID",
+            "BAO_SECRET_ID",
+            "VAULT_SECRET_ID",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_PROFILE",
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "AWS_CONFIG_FILE",
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_SSM",
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+            "AWS_CA_BUNDLE",
+        ];
+        let pairs = CONFIG_VARS
+            .iter()
+            .filter_map(|name| match sources.get(name) {
+                Some(RawValue::Text(value)) => Some((name.to_string(), value.to_string())),
+                _ => None,
+            });
+        Resolver::new(
+            Vars::new(pairs),
+            self.stores.options.clone(),
+            #[cfg(feature = "vault")]
+            self.stores.vault.clone(),
+            #[cfg(feature = "aws")]
+            self.stores.aws.clone(),
+        )
     }
 
     fn profile_var(&self) -> Option<String> {
@@ -279,6 +420,7 @@ impl Loader {
         let sources = Sources {
             env: self.env(),
             profile,
+            imports: Vec::new(),
             files,
             secrets_dir: self.secrets_dir.clone(),
         };
@@ -295,6 +437,7 @@ fn is_profile(profile: &str, name: &str) -> bool {
 pub struct Sources<'l> {
     env: &'l dyn Source,
     profile: String,
+    imports: Vec<StoreLayer>,
     files: Vec<DotEnvFile>,
     secrets_dir: Option<PathBuf>,
 }
@@ -302,8 +445,28 @@ pub struct Sources<'l> {
 /// Which layer answered.
 enum Layer {
     Env,
+    Store(usize),
     File(usize),
     SecretFile(PathBuf),
+}
+
+/// The variables imported from a store path or secret, each with its provenance.
+struct StoreLayer {
+    values: HashMap<String, (Zeroizing<String>, String)>,
+}
+
+impl StoreLayer {
+    #[cfg(any(feature = "vault", feature = "aws"))]
+    fn new(location: String, pairs: Vec<(String, Zeroizing<String>)>) -> Self {
+        let values = pairs
+            .into_iter()
+            .map(|(name, value)| {
+                let origin = format!("{location}#{name}");
+                (name, (value, origin))
+            })
+            .collect();
+        StoreLayer { values }
+    }
 }
 
 impl Sources<'_> {
@@ -320,12 +483,21 @@ impl Sources<'_> {
     /// The first non-empty value of `name` in the environment or the files, else an empty one.
     fn layered(&self, name: &str) -> Option<(RawValue, Layer)> {
         let mut empty = None;
-        let layers = std::iter::once((self.env.get(name), Layer::Env)).chain(
-            self.files
-                .iter()
-                .enumerate()
-                .map(|(i, file)| (file.get(name), Layer::File(i))),
-        );
+        let imports = self.imports.iter().enumerate().map(|(i, layer)| {
+            let value = layer
+                .values
+                .get(name)
+                .map(|(v, _)| RawValue::Text(v.clone()));
+            (value, Layer::Store(i))
+        });
+        let files = self
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, file)| (file.get(name), Layer::File(i)));
+        let layers = std::iter::once((self.env.get(name), Layer::Env))
+            .chain(imports)
+            .chain(files);
         for (value, layer) in layers {
             match value {
                 Some(RawValue::Text(text)) if text.is_empty() => {
@@ -427,6 +599,13 @@ impl Source for Sources<'_> {
     fn origin(&self, name: &str) -> Origin {
         match self.find(name) {
             Some((_, Layer::File(i))) => self.files[i].origin(name),
+            Some((_, Layer::Store(i))) => Origin::Store {
+                location: self.imports[i]
+                    .values
+                    .get(name)
+                    .map(|(_, o)| o.clone())
+                    .unwrap_or_default(),
+            },
             Some((_, Layer::SecretFile(path))) => Origin::SecretFile {
                 path: Arc::from(path),
             },
@@ -462,4 +641,77 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
+}
+
+/// The values of variables that held references, resolved, over the sources they came from.
+struct Overlay<'a> {
+    base: &'a dyn Source,
+    values: HashMap<String, (Result<Zeroizing<String>, String>, Origin)>,
+}
+
+impl<'a> Overlay<'a> {
+    /// Finds every variable of `meta` whose value is a reference, checks that its field may
+    /// hold one, and resolves them all in one batch.
+    fn resolve(
+        meta: &crate::meta::StructMeta,
+        base: &'a dyn Source,
+        resolve: &dyn Fn(&[Reference]) -> Vec<Result<Zeroizing<String>, String>>,
+    ) -> Self {
+        let mut values = HashMap::new();
+        let mut pending: Vec<(String, Reference)> = Vec::new();
+        meta.visit_leaves(&mut |scope, path, field| {
+            let primary = field.var_name(scope);
+            let names = std::iter::once(primary.as_str()).chain(field.aliases.iter().copied());
+            for name in names {
+                let Some(RawValue::Text(value)) = base.get(name) else {
+                    continue;
+                };
+                if value.is_empty() {
+                    continue;
+                }
+                match Reference::parse(&value) {
+                    None => {}
+                    Some(Err(message)) => {
+                        values.insert(name.to_owned(), (Err(message), base.origin(name)));
+                    }
+                    Some(Ok(_)) if !field.secret && !field.allow_reference => {
+                        let message = format!(
+                            "holds a secret-store reference, but field `{path}` is not secret; mark it \
+                             #[settings(secret)], or #[settings(allow_reference)] if its value is not a secret"
+                        );
+                        values.insert(name.to_owned(), (Err(message), base.origin(name)));
+                    }
+                    Some(Ok(reference)) => pending.push((name.to_owned(), reference)),
+                }
+                break;
+            }
+        });
+        if !pending.is_empty() {
+            let references: Vec<Reference> = pending.iter().map(|(_, r)| r.clone()).collect();
+            for ((name, reference), answer) in pending.into_iter().zip(resolve(&references)) {
+                let origin = Origin::Store {
+                    location: reference.to_string(),
+                };
+                values.insert(name, (answer, origin));
+            }
+        }
+        Overlay { base, values }
+    }
+}
+
+impl Source for Overlay<'_> {
+    fn get(&self, name: &str) -> Option<RawValue> {
+        match self.values.get(name) {
+            Some((Ok(value), _)) => Some(RawValue::Text(value.clone())),
+            Some((Err(message), _)) => Some(RawValue::Failed(message.clone())),
+            None => self.base.get(name),
+        }
+    }
+
+    fn origin(&self, name: &str) -> Origin {
+        match self.values.get(name) {
+            Some((_, origin)) => origin.clone(),
+            None => self.base.origin(name),
+        }
+    }
 }

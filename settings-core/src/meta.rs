@@ -37,6 +37,8 @@ pub struct FieldMeta {
     pub kind: FieldKind,
     /// True when the value must never be shown: `SecretString`, `SecretBox<T>` or `#[settings(secret)]`.
     pub secret: bool,
+    /// `#[settings(allow_reference)]`: a non-secret field that may hold a secret-store reference.
+    pub allow_reference: bool,
     /// The separator of list items for `Vec<T>` fields (`,` unless `#[settings(delimiter = "...")]`).
     pub delimiter: &'static str,
 }

@@ -65,6 +65,11 @@ pub enum Origin {
     },
     /// The field's default.
     Default,
+    /// A secret store: `vault secret/app#KEY`, `ssm /app/KEY`, `secretsmanager app#key`.
+    Store {
+        /// The store and where in it, as shown.
+        location: String,
+    },
 }
 
 impl fmt::Display for Origin {
@@ -79,6 +84,7 @@ impl fmt::Display for Origin {
             Origin::File { path, line: None } => write!(f, "{}", path.display()),
             Origin::SecretFile { path } => write!(f, "secret file {}", path.display()),
             Origin::Default => f.write_str("default"),
+            Origin::Store { location } => f.write_str(location),
         }
     }
 }

@@ -26,6 +26,7 @@ pub struct Field<'a> {
     pub aliases: Vec<LitStr>,
     pub kind: Kind<'a>,
     pub secret: bool,
+    pub allow_reference: bool,
     pub delimiter: String,
 }
 
@@ -187,6 +188,7 @@ impl<'a> Field<'a> {
             aliases: attrs.aliases.into_iter().map(|a| a.value).collect(),
             kind,
             secret: attrs.secret.is_some() || type_secret,
+            allow_reference: attrs.allow_reference.is_some(),
             delimiter,
         })
     }
@@ -209,6 +211,10 @@ fn check_combinations(attrs: &FieldAttrs, errors: &mut Errors) {
         present("alias", attrs.aliases.first().map(|a| a.key)),
         present("default", attrs.default.as_ref().map(|a| a.key)),
         present("secret", attrs.secret.as_ref().map(|a| a.key)),
+        present(
+            "allow_reference",
+            attrs.allow_reference.as_ref().map(|a| a.key),
+        ),
         present("delimiter", attrs.delimiter.as_ref().map(|a| a.key)),
         present("parse_with", attrs.parse_with.as_ref().map(|a| a.key)),
     ];

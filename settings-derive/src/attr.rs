@@ -31,6 +31,7 @@ pub struct FieldAttrs {
     pub default: Option<Spanned<DefaultAttr>>,
     pub skip: Option<Spanned<()>>,
     pub secret: Option<Spanned<()>>,
+    pub allow_reference: Option<Spanned<()>>,
     pub nested: Option<Spanned<()>>,
     pub prefix: Option<Spanned<LitStr>>,
     pub delimiter: Option<Spanned<LitStr>>,
@@ -113,6 +114,12 @@ pub fn field_attrs(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
             SECRET => {
                 if flag(&meta, SECRET, errors)? {
                     set(errors, &mut out.secret, span, ());
+                }
+            }
+            // allow_reference
+            ALLOW_REFERENCE => {
+                if flag(&meta, ALLOW_REFERENCE, errors)? {
+                    set(errors, &mut out.allow_reference, span, ());
                 }
             }
             // nested

@@ -148,6 +148,7 @@ fn field_meta(c: &Container<'_>, field: &Field<'_>) -> TokenStream {
     let doc = &field.doc;
     let ty = pretty(field.ty);
     let secret = field.secret;
+    let allow_reference = field.allow_reference;
     let delimiter = &field.delimiter;
     let kind = match &field.kind {
         Kind::Required(_) => quote!(#krate::__private::FieldKind::Required),
@@ -185,6 +186,7 @@ fn field_meta(c: &Container<'_>, field: &Field<'_>) -> TokenStream {
             ty: #ty,
             kind: #kind,
             secret: #secret,
+            allow_reference: #allow_reference,
             delimiter: #delimiter,
         }
     }

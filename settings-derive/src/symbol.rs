@@ -20,6 +20,8 @@ pub const SKIP: &str = "skip";
 pub const SECRET: &str = "secret";
 /// Field: `nested`: another `#[derive(Settings)]` struct.
 pub const NESTED: &str = "nested";
+/// Field: `allow_reference`: a non-secret field that may hold a secret-store reference.
+pub const ALLOW_REFERENCE: &str = "allow_reference";
 /// Field: `delimiter = ";"`: the list separator of a `Vec<T>`.
 pub const DELIMITER: &str = "delimiter";
 /// Field: `parse_with = path::to::function`: a `fn(&str) -> Result<T, E>` with `E: Display`.
@@ -29,5 +31,14 @@ pub const PARSE_WITH: &str = "parse_with";
 pub const STRUCT_KEYS: &[&str] = &[PREFIX, CRATE];
 /// Keys accepted on a field.
 pub const FIELD_KEYS: &[&str] = &[
-    ENV, ALIAS, DEFAULT, SKIP, SECRET, NESTED, PREFIX, DELIMITER, PARSE_WITH,
+    ENV,
+    ALIAS,
+    DEFAULT,
+    SKIP,
+    SECRET,
+    NESTED,
+    PREFIX,
+    DELIMITER,
+    PARSE_WITH,
+    ALLOW_REFERENCE,
 ];

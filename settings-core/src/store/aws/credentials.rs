@@ -1,0 +1,144 @@
+//! AWS credentials and region, from the conventions a user already has: the `AWS_*` variables,
+//! then the shared `credentials` and `config` files of `AWS_PROFILE`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use zeroize::Zeroizing;
+
+use crate::source::{RawValue, Source};
+
+/// An access key, its secret and an optional session token.
+#[derive(Clone)]
+pub struct Credentials {
+    /// `AWS_ACCESS_KEY_ID`.
+    pub access_key_id: String,
+    /// `AWS_SECRET_ACCESS_KEY`; never printed.
+    pub secret_access_key: Zeroizing<String>,
+    /// `AWS_SESSION_TOKEN`, for temporary credentials; never printed.
+    pub session_token: Option<Zeroizing<String>>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"[REDACTED]")
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "[REDACTED]"),
+            )
+            .finish()
+    }
+}
+
+pub(crate) fn var(source: &dyn Source, name: &str) -> Option<Zeroizing<String>> {
+    match source.get(name) {
+        Some(RawValue::Text(value)) if !value.trim().is_empty() => {
+            Some(Zeroizing::new(value.trim().to_owned()))
+        }
+        _ => None,
+    }
+}
+
+fn home(source: &dyn Source) -> Option<PathBuf> {
+    var(source, "HOME").map(|h| PathBuf::from(h.as_str()))
+}
+
+/// The profile in force: `AWS_PROFILE`, else `default`.
+fn profile(source: &dyn Source) -> String {
+    var(source, "AWS_PROFILE").map_or_else(|| "default".to_owned(), |p| p.to_string())
+}
+
+/// Credentials from the variables, else from the shared files.
+pub(crate) fn credentials(source: &dyn Source) -> Result<Credentials, String> {
+    if let (Some(id), Some(secret)) = (
+        var(source, "AWS_ACCESS_KEY_ID"),
+        var(source, "AWS_SECRET_ACCESS_KEY"),
+    ) {
+        return Ok(Credentials {
+            access_key_id: id.to_string(),
+            secret_access_key: secret,
+            session_token: var(source, "AWS_SESSION_TOKEN"),
+        });
+    }
+    let profile = profile(source);
+    let file = var(source, "AWS_SHARED_CREDENTIALS_FILE")
+        .map(|p| PathBuf::from(p.as_str()))
+        .or_else(|| home(source).map(|h| h.join(".aws/credentials")));
+    let mut sections = file.map(|f| read_ini(&f, false)).unwrap_or_default();
+    let config = config_file(source)
+        .map(|f| read_ini(&f, true))
+        .unwrap_or_default();
+    let from_config = config.get(&profile).cloned().unwrap_or_default();
+    let section = sections.remove(&profile).unwrap_or_default();
+    let get = |key: &str| section.get(key).or_else(|| from_config.get(key)).cloned();
+    match (get("aws_access_key_id"), get("aws_secret_access_key")) {
+        (Some(id), Some(secret)) => Ok(Credentials {
+            access_key_id: id.to_string(),
+            secret_access_key: secret,
+            session_token: get("aws_session_token"),
+        }),
+        _ => Err(format!(
+            "aws: no credentials; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or add profile `{profile}` to ~/.aws/credentials \
+             (web identity, container and instance credentials are not supported yet)"
+        )),
+    }
+}
+
+fn config_file(source: &dyn Source) -> Option<PathBuf> {
+    var(source, "AWS_CONFIG_FILE")
+        .map(|p| PathBuf::from(p.as_str()))
+        .or_else(|| home(source).map(|h| h.join(".aws/config")))
+}
+
+/// `AWS_REGION`, `AWS_DEFAULT_REGION`, then the profile's `region`.
+pub(crate) fn region(source: &dyn Source) -> Result<String, String> {
+    if let Some(region) = var(source, "AWS_REGION").or_else(|| var(source, "AWS_DEFAULT_REGION")) {
+        return Ok(region.to_string());
+    }
+    let profile = profile(source);
+    config_file(source)
+        .map(|f| read_ini(&f, true))
+        .and_then(|mut sections| sections.remove(&profile))
+        .and_then(|section| section.get("region").map(|r| r.to_string()))
+        .ok_or_else(|| {
+            "aws: no region; set AWS_REGION (or AWS_DEFAULT_REGION, or `region` in ~/.aws/config)"
+                .to_owned()
+        })
+}
+
+type Sections = HashMap<String, HashMap<String, Zeroizing<String>>>;
+
+/// Reads an INI file of sections. In the config file, `[profile name]` names profile `name`.
+fn read_ini(path: &std::path::Path, config: bool) -> Sections {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Sections::new();
+    };
+    let text = Zeroizing::new(text);
+    let mut sections = Sections::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            let name = name.trim();
+            let name = if config {
+                name.strip_prefix("profile ").map_or(name, str::trim)
+            } else {
+                name
+            };
+            current = Some(name.to_owned());
+            continue;
+        }
+        if let (Some(section), Some((key, value))) = (&current, line.split_once('=')) {
+            sections.entry(section.clone()).or_default().insert(
+                key.trim().to_owned(),
+                Zeroizing::new(value.trim().to_owned()),
+            );
+        }
+    }
+    sections
+}

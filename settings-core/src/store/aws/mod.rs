@@ -1,0 +1,350 @@
+//! AWS SSM Parameter Store and Secrets Manager over JSON 1.1, signed with our own SigV4.
+
+mod credentials;
+mod sigv4;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+use zeroize::Zeroizing;
+
+pub use credentials::Credentials;
+
+use super::http::{Http, Reply, Request, StoreOptions, Verdict};
+use crate::source::Source;
+
+/// How to reach AWS. [`AwsConfig::from_source`] follows the AWS conventions.
+#[derive(Debug, Clone, Default)]
+pub struct AwsConfig {
+    /// Explicit credentials; else `AWS_ACCESS_KEY_ID`... then the shared files.
+    pub credentials: Option<Credentials>,
+    /// Explicit region; else `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's `region`.
+    pub region: Option<String>,
+    /// Endpoint of SSM (`AWS_ENDPOINT_URL_SSM`, then `AWS_ENDPOINT_URL`).
+    pub ssm_endpoint: Option<String>,
+    /// Endpoint of Secrets Manager (`AWS_ENDPOINT_URL_SECRETS_MANAGER`, then `AWS_ENDPOINT_URL`).
+    pub secrets_manager_endpoint: Option<String>,
+    /// `AWS_CA_BUNDLE`: a PEM bundle of trusted roots.
+    pub ca_bundle: Option<PathBuf>,
+}
+
+impl AwsConfig {
+    /// Resolves credentials, region and endpoints from `source` (the environment and `.env`
+    /// files of a load) and the shared AWS files.
+    pub fn from_source(source: &dyn Source) -> Result<AwsConfig, String> {
+        let endpoint = |specific: &str| {
+            credentials::var(source, specific)
+                .or_else(|| credentials::var(source, "AWS_ENDPOINT_URL"))
+                .map(|e| e.trim_end_matches('/').to_owned())
+        };
+        Ok(AwsConfig {
+            credentials: Some(credentials::credentials(source)?),
+            region: Some(credentials::region(source)?),
+            ssm_endpoint: endpoint("AWS_ENDPOINT_URL_SSM"),
+            secrets_manager_endpoint: endpoint("AWS_ENDPOINT_URL_SECRETS_MANAGER"),
+            ca_bundle: credentials::var(source, "AWS_CA_BUNDLE").map(|p| PathBuf::from(p.as_str())),
+        })
+    }
+}
+
+/// A connected client for both services.
+pub(crate) struct Aws {
+    http: Http,
+    credentials: Credentials,
+    region: String,
+    ssm_endpoint: String,
+    secrets_manager_endpoint: String,
+}
+
+/// An AWS error: the `__type` (without its namespace) and the message.
+struct AwsError {
+    kind: String,
+    message: String,
+    status: u16,
+}
+
+const THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+];
+
+impl Aws {
+    pub fn connect(config: &AwsConfig, options: &StoreOptions) -> Result<Aws, String> {
+        let credentials = config.credentials.clone().ok_or("aws: no credentials")?;
+        let region = config
+            .region
+            .clone()
+            .ok_or("aws: no region; set AWS_REGION")?;
+        let http =
+            Http::new(options, config.ca_bundle.as_deref()).map_err(|e| format!("aws: {e}"))?;
+        let default = |service: &str| format!("https://{service}.{region}.amazonaws.com");
+        Ok(Aws {
+            http,
+            ssm_endpoint: config
+                .ssm_endpoint
+                .clone()
+                .unwrap_or_else(|| default("ssm")),
+            secrets_manager_endpoint: config
+                .secrets_manager_endpoint
+                .clone()
+                .unwrap_or_else(|| default("secretsmanager")),
+            credentials,
+            region,
+        })
+    }
+
+    /// One JSON 1.1 call, signed, with retries on 5xx, 429, throttling and connection errors.
+    fn call(&self, service: &str, target: &str, body: &Value) -> Result<Value, String> {
+        let endpoint = if service == "ssm" {
+            &self.ssm_endpoint
+        } else {
+            &self.secrets_manager_endpoint
+        };
+        let host = endpoint
+            .split_once("://")
+            .map_or(endpoint.as_str(), |(_, rest)| rest)
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let body = body.to_string().into_bytes();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let signed = sigv4::sign(
+            &self.credentials,
+            &self.region,
+            service,
+            &host,
+            target,
+            &body,
+            &sigv4::amz_date(now),
+        );
+        let mut headers = vec![
+            (
+                "content-type".to_owned(),
+                "application/x-amz-json-1.1".to_owned(),
+            ),
+            ("x-amz-target".to_owned(), target.to_owned()),
+        ];
+        headers.extend(signed.headers);
+        let request = Request {
+            method: "POST",
+            url: format!("{endpoint}/"),
+            headers,
+            body,
+        };
+        let judge = |reply: &Reply| {
+            let error = aws_error(reply);
+            match (reply.status, error) {
+                (_, Some(e)) if THROTTLING.contains(&e.kind.as_str()) => Verdict::Throttled,
+                (429, _) => Verdict::Throttled,
+                (500 | 502 | 503 | 504, _) => Verdict::Retry,
+                _ => Verdict::Done,
+            }
+        };
+        let reply = self
+            .http
+            .send(&request, judge)
+            .map_err(|err| format!("cannot reach {endpoint}: {err}"))?;
+        if reply.status == 200 {
+            return serde_json::from_str(&reply.body)
+                .map_err(|_| "the answer is not valid JSON".to_owned());
+        }
+        Err(match aws_error(&reply) {
+            Some(error) => describe(&error),
+            None => format!("unexpected answer (HTTP {})", reply.status),
+        })
+    }
+
+    /// `GetParameters` for up to 10 names: the values found; missing names are absent.
+    pub fn get_parameters(
+        &self,
+        names: &[&str],
+    ) -> Result<HashMap<String, Zeroizing<String>>, String> {
+        let answer = self.call(
+            "ssm",
+            "AmazonSSM.GetParameters",
+            &json!({ "Names": names, "WithDecryption": true }),
+        )?;
+        let mut values = HashMap::new();
+        for parameter in answer
+            .get("Parameters")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let (Some(name), Some(value)) = (
+                parameter.get("Name").and_then(Value::as_str),
+                parameter.get("Value").and_then(Value::as_str),
+            ) {
+                values.insert(name.to_owned(), Zeroizing::new(value.to_owned()));
+                // A selector (`name:3`, `name:label`) comes back as the plain name and its Selector.
+                if let Some(selector) = parameter.get("Selector").and_then(Value::as_str) {
+                    values.insert(
+                        format!("{name}{selector}"),
+                        Zeroizing::new(value.to_owned()),
+                    );
+                }
+            }
+        }
+        Ok(values)
+    }
+
+    /// `GetParametersByPath`, recursive and decrypted, following every page.
+    pub fn get_parameters_by_path(
+        &self,
+        path: &str,
+    ) -> Result<Vec<(String, Zeroizing<String>)>, String> {
+        let mut values = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut body = json!({ "Path": path, "Recursive": true, "WithDecryption": true, "MaxResults": 10 });
+            if let Some(token) = &token {
+                body["NextToken"] = Value::String(token.clone());
+            }
+            let answer = self.call("ssm", "AmazonSSM.GetParametersByPath", &body)?;
+            for parameter in answer
+                .get("Parameters")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let (Some(name), Some(value)) = (
+                    parameter.get("Name").and_then(Value::as_str),
+                    parameter.get("Value").and_then(Value::as_str),
+                ) {
+                    values.push((name.to_owned(), Zeroizing::new(value.to_owned())));
+                }
+            }
+            match answer.get("NextToken").and_then(Value::as_str) {
+                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
+                _ => return Ok(values),
+            }
+        }
+    }
+
+    /// Secret strings of up to 20 secrets in one `BatchGetSecretValue`; per-secret failures are
+    /// `Err` entries.
+    pub fn batch_get_secrets(
+        &self,
+        ids: &[&str],
+    ) -> Result<HashMap<String, Result<Zeroizing<String>, String>>, String> {
+        let answer = self.call(
+            "secretsmanager",
+            "secretsmanager.BatchGetSecretValue",
+            &json!({ "SecretIdList": ids }),
+        )?;
+        let mut found: HashMap<String, Result<Zeroizing<String>, String>> = HashMap::new();
+        for secret in answer
+            .get("SecretValues")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let value = secret_string(secret);
+            for field in ["Name", "ARN"] {
+                if let Some(id) = secret.get(field).and_then(Value::as_str) {
+                    found.insert(id.to_owned(), value.clone());
+                }
+            }
+        }
+        for error in answer
+            .get("Errors")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(id) = error.get("SecretId").and_then(Value::as_str) {
+                let kind = error
+                    .get("ErrorCode")
+                    .and_then(Value::as_str)
+                    .unwrap_or("Error");
+                let message = error.get("Message").and_then(Value::as_str).unwrap_or("");
+                let error = AwsError {
+                    kind: kind.to_owned(),
+                    message: message.to_owned(),
+                    status: 200,
+                };
+                found.insert(id.to_owned(), Err(describe(&error)));
+            }
+        }
+        Ok(found)
+    }
+}
+
+fn secret_string(secret: &Value) -> Result<Zeroizing<String>, String> {
+    match secret.get("SecretString").and_then(Value::as_str) {
+        Some(text) => Ok(Zeroizing::new(text.to_owned())),
+        None => Err("the secret holds binary data, not a string".to_owned()),
+    }
+}
+
+/// The error of a non-200 answer: JSON `__type`, or moto's XML for auth errors.
+fn aws_error(reply: &Reply) -> Option<AwsError> {
+    if reply.status == 200 {
+        return None;
+    }
+    if let Ok(json) = serde_json::from_str::<Value>(&reply.body) {
+        let kind = json.get("__type").and_then(Value::as_str)?;
+        let kind = kind.rsplit_once('#').map_or(kind, |(_, k)| k);
+        let message = json
+            .get("message")
+            .or_else(|| json.get("Message"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        return Some(AwsError {
+            kind: kind.to_owned(),
+            message: message.to_owned(),
+            status: reply.status,
+        });
+    }
+    let between = |open: &str, close: &str| {
+        let start = reply.body.find(open)? + open.len();
+        let end = reply.body[start..].find(close)? + start;
+        Some(reply.body[start..end].to_owned())
+    };
+    between("<Code>", "</Code>").map(|kind| AwsError {
+        kind,
+        message: between("<Message>", "</Message>").unwrap_or_default(),
+        status: reply.status,
+    })
+}
+
+/// An AWS error for a person. Messages of AWS name resources, never secret values.
+fn describe(error: &AwsError) -> String {
+    let advice = match error.kind.as_str() {
+        "ParameterNotFound" | "ResourceNotFoundException" | "ParameterVersionNotFound" => {
+            "not found"
+        }
+        "AccessDeniedException"
+        | "AccessDenied"
+        | "UnrecognizedClientException"
+        | "InvalidClientTokenId" => "permission denied: check the credentials and their IAM policy",
+        "SignatureDoesNotMatch" => "signature rejected: check AWS_SECRET_ACCESS_KEY",
+        "ExpiredTokenException" | "ExpiredToken" => "the session token has expired",
+        "DecryptionFailure" => "cannot decrypt: check the KMS key policy",
+        kind if THROTTLING.contains(&kind) => "throttled: too many requests, even after retries",
+        _ => "",
+    };
+    let message: String = error.message.chars().take(200).collect();
+    match (advice.is_empty(), message.is_empty()) {
+        (false, true) => format!("{advice} ({})", error.kind),
+        (false, false) => format!("{advice} ({}: {message})", error.kind),
+        (true, _) => format!("{} (HTTP {}): {message}", error.kind, error.status),
+    }
+}

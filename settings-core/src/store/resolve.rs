@@ -1,0 +1,292 @@
+//! Resolving references in batches, and importing whole paths, against the configured stores.
+
+use std::collections::HashMap;
+
+use zeroize::Zeroizing;
+
+use super::Reference;
+use super::http::StoreOptions;
+use crate::source::Vars;
+
+/// A path or secret whose keys become variables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Import {
+    #[cfg(feature = "vault")]
+    Vault(String),
+    #[cfg(feature = "aws")]
+    Ssm(String),
+    #[cfg(feature = "aws")]
+    SecretsManager(String),
+}
+
+impl Import {
+    /// The provenance prefix of the import's values: `vault secret/app`.
+    pub fn location(&self) -> String {
+        match self {
+            #[cfg(feature = "vault")]
+            Import::Vault(path) => format!("vault {path}"),
+            #[cfg(feature = "aws")]
+            Import::Ssm(path) => format!("ssm {path}"),
+            #[cfg(feature = "aws")]
+            Import::SecretsManager(id) => format!("secretsmanager {id}"),
+        }
+    }
+}
+
+/// Connects to each store on first use, with the configuration given in code or found in the
+/// variables of the load.
+pub(crate) struct Resolver {
+    config: Vars,
+    options: StoreOptions,
+    #[cfg(feature = "vault")]
+    vault_config: Option<super::vault::VaultConfig>,
+    #[cfg(feature = "vault")]
+    vault: std::cell::OnceCell<Result<super::vault::Vault, String>>,
+    #[cfg(feature = "aws")]
+    aws_config: Option<super::aws::AwsConfig>,
+    #[cfg(feature = "aws")]
+    aws: std::cell::OnceCell<Result<super::aws::Aws, String>>,
+}
+
+type Resolved = Result<Zeroizing<String>, String>;
+
+impl Resolver {
+    pub fn new(
+        config: Vars,
+        options: StoreOptions,
+        #[cfg(feature = "vault")] vault_config: Option<super::vault::VaultConfig>,
+        #[cfg(feature = "aws")] aws_config: Option<super::aws::AwsConfig>,
+    ) -> Self {
+        Resolver {
+            config,
+            options,
+            #[cfg(feature = "vault")]
+            vault_config,
+            #[cfg(feature = "vault")]
+            vault: std::cell::OnceCell::new(),
+            #[cfg(feature = "aws")]
+            aws_config,
+            #[cfg(feature = "aws")]
+            aws: std::cell::OnceCell::new(),
+        }
+    }
+
+    #[cfg(feature = "vault")]
+    fn vault(&self) -> Result<&super::vault::Vault, String> {
+        self.vault
+            .get_or_init(|| {
+                let config = match &self.vault_config {
+                    Some(config) => config.clone(),
+                    None => super::vault::VaultConfig::from_source(&self.config),
+                };
+                super::vault::Vault::connect(&config, &self.options)
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    #[cfg(feature = "aws")]
+    fn aws(&self) -> Result<&super::aws::Aws, String> {
+        self.aws
+            .get_or_init(|| {
+                let config = match &self.aws_config {
+                    Some(config) => Ok(config.clone()),
+                    None => super::aws::AwsConfig::from_source(&self.config),
+                };
+                config.and_then(|config| super::aws::Aws::connect(&config, &self.options))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Resolves every reference, in as few requests as each store allows: one read per Vault
+    /// path, SSM names 10 per call, Secrets Manager secrets 20 per call. The answer is in the
+    /// order of `references`.
+    pub fn resolve(&self, references: &[Reference]) -> Vec<Resolved> {
+        let mut answers: Vec<Option<Resolved>> = vec![None; references.len()];
+        #[cfg(feature = "vault")]
+        self.resolve_vault(references, &mut answers);
+        #[cfg(feature = "aws")]
+        self.resolve_ssm(references, &mut answers);
+        #[cfg(feature = "aws")]
+        self.resolve_secrets_manager(references, &mut answers);
+        answers
+            .into_iter()
+            .zip(references)
+            .map(|(answer, reference)| {
+                answer.unwrap_or_else(|| {
+                    let store = reference.store();
+                    let feature = if store == "vault" { "vault" } else { "aws" };
+                    Err(format!("settings was built without the `{feature}` feature, which {store} references need"))
+                })
+            })
+            .collect()
+    }
+
+    #[cfg(feature = "vault")]
+    fn resolve_vault(&self, references: &[Reference], answers: &mut [Option<Resolved>]) {
+        let mut by_path: HashMap<(&str, Option<u64>), Vec<usize>> = HashMap::new();
+        for (i, reference) in references.iter().enumerate() {
+            if let Reference::Vault { path, version, .. } = reference {
+                by_path
+                    .entry((path.as_str(), *version))
+                    .or_default()
+                    .push(i);
+            }
+        }
+        for ((path, version), indices) in by_path {
+            let read = self.vault().and_then(|vault| vault.read(path, version));
+            for i in indices {
+                let Reference::Vault { key, .. } = &references[i] else {
+                    continue;
+                };
+                answers[i] = Some(match &read {
+                    Ok(data) => data
+                        .get(key)
+                        .cloned()
+                        .ok_or_else(|| format!("the secret at {path} has no key {key}")),
+                    Err(err) => Err(err.clone()),
+                });
+            }
+        }
+    }
+
+    #[cfg(feature = "aws")]
+    fn resolve_ssm(&self, references: &[Reference], answers: &mut [Option<Resolved>]) {
+        let mut names: Vec<&str> = references
+            .iter()
+            .filter_map(|r| match r {
+                Reference::Ssm { name } => Some(name.as_str()),
+                _ => None,
+            })
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        let mut found: HashMap<&str, Resolved> = HashMap::new();
+        for batch in names.chunks(10) {
+            let answer = self.aws().and_then(|aws| aws.get_parameters(batch));
+            for name in batch {
+                let value = match &answer {
+                    Ok(values) => values
+                        .get(*name)
+                        .cloned()
+                        .ok_or_else(|| "not found (ParameterNotFound)".to_owned()),
+                    Err(err) => Err(err.clone()),
+                };
+                found.insert(name, value);
+            }
+        }
+        for (i, reference) in references.iter().enumerate() {
+            if let Reference::Ssm { name } = reference {
+                answers[i] = found.get(name.as_str()).cloned();
+            }
+        }
+    }
+
+    #[cfg(feature = "aws")]
+    fn resolve_secrets_manager(&self, references: &[Reference], answers: &mut [Option<Resolved>]) {
+        let mut ids: Vec<&str> = references
+            .iter()
+            .filter_map(|r| match r {
+                Reference::SecretsManager { id, .. } => Some(id.as_str()),
+                _ => None,
+            })
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut found: HashMap<&str, Resolved> = HashMap::new();
+        for batch in ids.chunks(20) {
+            let answer = self.aws().and_then(|aws| aws.batch_get_secrets(batch));
+            for id in batch {
+                let value = match &answer {
+                    Ok(values) => values
+                        .get(*id)
+                        .cloned()
+                        .unwrap_or_else(|| Err("not found (ResourceNotFoundException)".to_owned())),
+                    Err(err) => Err(err.clone()),
+                };
+                found.insert(id, value);
+            }
+        }
+        for (i, reference) in references.iter().enumerate() {
+            if let Reference::SecretsManager { id, key } = reference {
+                let secret = found.get(id.as_str()).cloned();
+                answers[i] = secret.map(|secret| match key {
+                    None => secret,
+                    Some(key) => secret.and_then(|text| json_key(&text, key)),
+                });
+            }
+        }
+    }
+
+    /// Reads a whole path or secret: `(variable, value)` pairs.
+    pub fn import(&self, import: &Import) -> Result<Vec<(String, Zeroizing<String>)>, String> {
+        match import {
+            #[cfg(feature = "vault")]
+            Import::Vault(path) => Ok(self.vault()?.read(path, None)?.into_iter().collect()),
+            #[cfg(feature = "aws")]
+            Import::Ssm(path) => {
+                let prefix = format!("{}/", path.trim_end_matches('/'));
+                let values = self.aws()?.get_parameters_by_path(path)?;
+                Ok(values
+                    .into_iter()
+                    .map(|(name, value)| {
+                        (
+                            variable_of(name.strip_prefix(&prefix).unwrap_or(&name)),
+                            value,
+                        )
+                    })
+                    .collect())
+            }
+            #[cfg(feature = "aws")]
+            Import::SecretsManager(id) => {
+                let mut answer = self.aws()?.batch_get_secrets(&[id.as_str()])?;
+                let text = answer
+                    .remove(id.as_str())
+                    .unwrap_or_else(|| Err("not found (ResourceNotFoundException)".to_owned()))?;
+                let json: serde_json::Value = serde_json::from_str(&text)
+                    .map_err(|_| "the secret is not a JSON object of key/value pairs".to_owned())?;
+                let serde_json::Value::Object(map) = json else {
+                    return Err("the secret is not a JSON object of key/value pairs".to_owned());
+                };
+                Ok(map
+                    .into_iter()
+                    .map(|(key, value)| {
+                        let text = match value {
+                            serde_json::Value::String(text) => text,
+                            other => other.to_string(),
+                        };
+                        (key, Zeroizing::new(text))
+                    })
+                    .collect())
+            }
+        }
+    }
+}
+
+/// The value of `key` in a secret string that holds a JSON object.
+#[cfg(feature = "aws")]
+fn json_key(text: &str, key: &str) -> Resolved {
+    let json: serde_json::Value = serde_json::from_str(text)
+        .map_err(|_| format!("the secret is not a JSON object, so it has no key {key}"))?;
+    match json.get(key) {
+        Some(serde_json::Value::String(value)) => Ok(Zeroizing::new(value.clone())),
+        Some(serde_json::Value::Null) | None => Err(format!("the secret has no key {key}")),
+        Some(other) => Ok(Zeroizing::new(other.to_string())),
+    }
+}
+
+/// `db/url` under an SSM path → `DB_URL`.
+#[cfg(feature = "aws")]
+fn variable_of(relative: &str) -> String {
+    relative
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

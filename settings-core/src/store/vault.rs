@@ -1,0 +1,310 @@
+//! HashiCorp Vault / OpenBao: KV v2 and v1 reads, token or AppRole login.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use super::http::{Http, Reply, Request, StoreOptions, Verdict, encode};
+use crate::source::{RawValue, Source};
+
+/// How to reach Vault. [`VaultConfig::from_source`] reads the usual variables.
+#[derive(Clone, Default)]
+pub struct VaultConfig {
+    /// `VAULT_ADDR` / `BAO_ADDR`, such as `https://vault.example:8200`.
+    pub addr: Option<String>,
+    /// `VAULT_TOKEN` / `BAO_TOKEN`, else the content of `~/.vault-token`.
+    pub token: Option<Zeroizing<String>>,
+    /// `VAULT_NAMESPACE` / `BAO_NAMESPACE`.
+    pub namespace: Option<String>,
+    /// `VAULT_CACERT` / `BAO_CACERT`: a PEM bundle of the CA that signed the server's certificate.
+    pub ca_cert: Option<PathBuf>,
+    /// AppRole credentials (`VAULT_ROLE_ID` and `VAULT_SECRET_ID`): a login replaces the token.
+    pub approle: Option<(String, Zeroizing<String>)>,
+}
+
+impl std::fmt::Debug for VaultConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VaultConfig")
+            .field("addr", &self.addr)
+            .field("token", &self.token.as_ref().map(|_| "[REDACTED]"))
+            .field("namespace", &self.namespace)
+            .field("ca_cert", &self.ca_cert)
+            .field(
+                "approle",
+                &self.approle.as_ref().map(|(role, _)| (role, "[REDACTED]")),
+            )
+            .finish()
+    }
+}
+
+impl VaultConfig {
+    /// Reads `BAO_*` then `VAULT_*` variables from `source` (the environment and `.env` files of
+    /// a load), and `~/.vault-token` when no token variable is set.
+    pub fn from_source(source: &dyn Source) -> VaultConfig {
+        let var = |name: &str| -> Option<Zeroizing<String>> {
+            for prefix in ["BAO_", "VAULT_"] {
+                if let Some(RawValue::Text(value)) = source.get(&format!("{prefix}{name}"))
+                    && !value.trim().is_empty()
+                {
+                    return Some(value);
+                }
+            }
+            None
+        };
+        let plain = |name: &str| var(name).map(|v| v.trim().to_owned());
+        let token = var("TOKEN").or_else(|| {
+            let home = match source.get("HOME") {
+                Some(RawValue::Text(home)) => PathBuf::from(home.as_str()),
+                _ => return None,
+            };
+            let text = std::fs::read_to_string(home.join(".vault-token")).ok()?;
+            Some(Zeroizing::new(text.trim().to_owned()))
+        });
+        let approle = match (plain("ROLE_ID"), var("SECRET_ID")) {
+            (Some(role), Some(secret)) => Some((role, secret)),
+            _ => None,
+        };
+        VaultConfig {
+            addr: plain("ADDR"),
+            token: token.map(|t| Zeroizing::new(t.trim().to_owned())),
+            namespace: plain("NAMESPACE"),
+            ca_cert: plain("CACERT").map(PathBuf::from),
+            approle,
+        }
+    }
+}
+
+/// A connected client.
+pub(crate) struct Vault {
+    http: Http,
+    addr: String,
+    namespace: Option<String>,
+    token: Zeroizing<String>,
+    /// Mount of each secret path looked up: its prefix (`secret/`) and KV version.
+    mounts: Mutex<HashMap<String, (String, u8)>>,
+}
+
+/// A failed read, described for a person: store, path, what happened, what to do.
+pub(crate) type Failure = String;
+
+impl Vault {
+    pub fn connect(config: &VaultConfig, options: &StoreOptions) -> Result<Vault, Failure> {
+        let addr = config
+            .addr
+            .clone()
+            .ok_or("vault: no address; set VAULT_ADDR (or BAO_ADDR)")?;
+        let addr = addr.trim_end_matches('/').to_owned();
+        let http =
+            Http::new(options, config.ca_cert.as_deref()).map_err(|err| format!("vault: {err}"))?;
+        let mut vault = Vault {
+            http,
+            addr,
+            namespace: config.namespace.clone(),
+            token: Zeroizing::new(String::new()),
+            mounts: Mutex::new(HashMap::new()),
+        };
+        match (&config.approle, &config.token) {
+            (Some((role, secret)), _) => vault.token = vault.approle_login(role, secret)?,
+            (None, Some(token)) => vault.token = token.clone(),
+            (None, None) => {
+                return Err("vault: no token; set VAULT_TOKEN, write ~/.vault-token, or set VAULT_ROLE_ID and VAULT_SECRET_ID for AppRole".to_owned());
+            }
+        }
+        Ok(vault)
+    }
+
+    fn approle_login(&self, role: &str, secret: &str) -> Result<Zeroizing<String>, Failure> {
+        let body = serde_json::json!({ "role_id": role, "secret_id": secret }).to_string();
+        let body = Zeroizing::new(body);
+        let reply = self
+            .send(
+                "POST",
+                "auth/approle/login",
+                body.as_bytes().to_vec(),
+                false,
+            )
+            .map_err(|err| format!("vault AppRole login: {err}"))?;
+        match reply.status {
+            200 => {
+                let json: Value =
+                    parse(&reply.body).map_err(|e| format!("vault AppRole login: {e}"))?;
+                json.pointer("/auth/client_token")
+                    .and_then(Value::as_str)
+                    .map(|t| Zeroizing::new(t.to_owned()))
+                    .ok_or_else(|| "vault AppRole login: the answer holds no token".to_owned())
+            }
+            // Vault answers a wrong secret id with 400, not 403.
+            400 | 403 => Err(
+                "vault AppRole login: permission denied: check VAULT_ROLE_ID and VAULT_SECRET_ID"
+                    .to_owned(),
+            ),
+            status => Err(format!(
+                "vault AppRole login: {}",
+                status_text(status, &reply)
+            )),
+        }
+    }
+
+    fn send(
+        &self,
+        method: &'static str,
+        route: &str,
+        body: Vec<u8>,
+        with_token: bool,
+    ) -> Result<Reply, Failure> {
+        let mut headers = vec![("X-Vault-Request".to_owned(), "true".to_owned())];
+        if with_token {
+            headers.push(("X-Vault-Token".to_owned(), self.token.to_string()));
+        }
+        if let Some(namespace) = &self.namespace {
+            headers.push(("X-Vault-Namespace".to_owned(), namespace.clone()));
+        }
+        if !body.is_empty() {
+            headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
+        }
+        let request = Request {
+            method,
+            url: format!("{}/v1/{route}", self.addr),
+            headers,
+            body,
+        };
+        let judge = |reply: &Reply| match reply.status {
+            412 | 429 => Verdict::Throttled,
+            500 | 502..=599 => Verdict::Retry,
+            _ => Verdict::Done,
+        };
+        self.http
+            .send(&request, judge)
+            .map_err(|err| format!("cannot reach {}: {err}", self.addr))
+    }
+
+    /// The mount of `path` (its prefix, `secret/`) and its KV version.
+    fn mount_of(&self, path: &str) -> Result<(String, u8), Failure> {
+        if let Some(found) = self.lock_mounts().get(path) {
+            return Ok(found.clone());
+        }
+        let route = format!("sys/internal/ui/mounts/{}", encode(path, true));
+        let reply = self.send("GET", &route, Vec::new(), true)?;
+        let found = match reply.status {
+            200 => {
+                let json: Value = parse(&reply.body)?;
+                let mount = json
+                    .pointer("/data/path")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let version = json
+                    .pointer("/data/options/version")
+                    .and_then(Value::as_str);
+                let version = if version == Some("2") { 2 } else { 1 };
+                if mount.is_empty() {
+                    guess_mount(path)
+                } else {
+                    (mount.to_owned(), version)
+                }
+            }
+            // Without access to the mount table, assume the first segment is a KV v2 mount.
+            403 => guess_mount(path),
+            _ => return Err(status_text(reply.status, &reply)),
+        };
+        self.lock_mounts().insert(path.to_owned(), found.clone());
+        Ok(found)
+    }
+
+    fn lock_mounts(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, u8)>> {
+        self.mounts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Reads the secret at `path` (`<mount>/<path>`): its key/value map. One request, plus one the
+    /// first time a mount is seen.
+    pub fn read(
+        &self,
+        path: &str,
+        version: Option<u64>,
+    ) -> Result<HashMap<String, Zeroizing<String>>, Failure> {
+        let (mount, kv) = self.mount_of(path)?;
+        let relative = path
+            .strip_prefix(mount.as_str())
+            .unwrap_or(path)
+            .trim_start_matches('/');
+        let route = if kv == 2 {
+            let mut route = format!("{}data/{}", encode(&mount, true), encode(relative, true));
+            if let Some(version) = version {
+                route.push_str(&format!("?version={version}"));
+            }
+            route
+        } else {
+            format!("{}{}", encode(&mount, true), encode(relative, true))
+        };
+        let reply = self.send("GET", &route, Vec::new(), true)?;
+        match reply.status {
+            200 => {}
+            404 => {
+                let hint = if version.is_some() {
+                    " (or that version was deleted)"
+                } else {
+                    ""
+                };
+                return Err(format!("not found: no secret at this path{hint}"));
+            }
+            _ => return Err(status_text(reply.status, &reply)),
+        }
+        let json: Value = parse(&reply.body)?;
+        let data = if kv == 2 {
+            json.pointer("/data/data")
+        } else {
+            json.pointer("/data")
+        };
+        let Some(Value::Object(map)) = data else {
+            return Err("not found: the secret holds no data (deleted or destroyed)".to_owned());
+        };
+        Ok(map
+            .iter()
+            .map(|(key, value)| {
+                let text = match value {
+                    Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                (key.clone(), Zeroizing::new(text))
+            })
+            .collect())
+    }
+}
+
+fn guess_mount(path: &str) -> (String, u8) {
+    let first = path.split('/').next().unwrap_or(path);
+    (format!("{first}/"), 2)
+}
+
+fn parse(body: &str) -> Result<Value, Failure> {
+    serde_json::from_str(body).map_err(|_| "the answer is not valid JSON".to_owned())
+}
+
+/// What a status means, with what to do. The token never appears.
+fn status_text(status: u16, reply: &Reply) -> String {
+    let detail = serde_json::from_str::<Value>(&reply.body)
+        .ok()
+        .and_then(|json| {
+            json.get("errors")?
+                .as_array()?
+                .first()?
+                .as_str()
+                .map(str::to_owned)
+        })
+        .filter(|text| text.len() < 200)
+        .unwrap_or_default();
+    match status {
+        403 => "permission denied (403): the token lacks a policy for this path, or has expired"
+            .to_owned(),
+        503 if detail.contains("sealed") => {
+            "Vault is sealed (503): unseal it, then retry".to_owned()
+        }
+        404 => "not found (404)".to_owned(),
+        _ if detail.is_empty() => format!("unexpected answer (HTTP {status})"),
+        _ => format!("HTTP {status}: {detail}"),
+    }
+}
