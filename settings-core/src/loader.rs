@@ -643,10 +643,13 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
+/// A resolved reference: the secret, or why it could not be had.
+type Resolved = Result<Zeroizing<String>, String>;
+
 /// The values of variables that held references, resolved, over the sources they came from.
 struct Overlay<'a> {
     base: &'a dyn Source,
-    values: HashMap<String, (Result<Zeroizing<String>, String>, Origin)>,
+    values: HashMap<String, (Resolved, Origin)>,
 }
 
 impl<'a> Overlay<'a> {
@@ -655,7 +658,7 @@ impl<'a> Overlay<'a> {
     fn resolve(
         meta: &crate::meta::StructMeta,
         base: &'a dyn Source,
-        resolve: &dyn Fn(&[Reference]) -> Vec<Result<Zeroizing<String>, String>>,
+        resolve: &dyn Fn(&[Reference]) -> Vec<Resolved>,
     ) -> Self {
         let mut values = HashMap::new();
         let mut pending: Vec<(String, Reference)> = Vec::new();

@@ -223,7 +223,13 @@ impl Resolver {
     pub fn import(&self, import: &Import) -> Result<Vec<(String, Zeroizing<String>)>, String> {
         match import {
             #[cfg(feature = "vault")]
-            Import::Vault(path) => Ok(self.vault()?.read(path, None)?.into_iter().collect()),
+            Import::Vault(path) => {
+                let data = self.vault()?.read(path, None)?;
+                Ok(data
+                    .into_iter()
+                    .map(|(key, value)| (variable_of(&key), value))
+                    .collect())
+            }
             #[cfg(feature = "aws")]
             Import::Ssm(path) => {
                 let prefix = format!("{}/", path.trim_end_matches('/'));
@@ -256,7 +262,7 @@ impl Resolver {
                             serde_json::Value::String(text) => text,
                             other => other.to_string(),
                         };
-                        (key, Zeroizing::new(text))
+                        (variable_of(&key), Zeroizing::new(text))
                     })
                     .collect())
             }
@@ -276,8 +282,8 @@ fn json_key(text: &str, key: &str) -> Resolved {
     }
 }
 
-/// `db/url` under an SSM path → `DB_URL`.
-#[cfg(feature = "aws")]
+/// The variable an imported key becomes: `db/url` under an SSM path, or a JSON key `db-url`,
+/// is `DB_URL`.
 fn variable_of(relative: &str) -> String {
     relative
         .chars()

