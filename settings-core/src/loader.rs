@@ -3,11 +3,14 @@
 //! Precedence, highest first:
 //!
 //! 1. the process environment (or the pairs given to [`Loader::vars`]);
-//! 2. files added with [`Loader::file`] / [`Loader::optional_file`], the last added first;
-//! 3. `.env.{profile}.local`, `.env.{profile}`, `.env.local` (not for the `test` profile), `.env`;
-//! 4. `NAME_FILE`: the content of the file it names, when `NAME` itself is set nowhere above;
-//! 5. a file named `NAME` in the [`Loader::secrets_dir`];
-//! 6. the field's default.
+//! 2. store imports (`vault_path`, `ssm_path`, `secretsmanager_secret`, with the store features);
+//! 3. files added with [`Loader::file`] / [`Loader::optional_file`], the last added first;
+//! 4. `.env.{profile}.local`, `.env.{profile}`, `.env.local` (not for the `test` profile), `.env`;
+//! 5. `NAME_FILE`: the content of the file it names, when `NAME` itself is set nowhere above;
+//! 6. a file named `NAME` in the [`Loader::secrets_dir`];
+//! 7. the field's default.
+//!
+//! A value found at any rank may be a secret-store reference, resolved before the fields are read.
 //!
 //! The `production` profile reads no `.env` files unless [`Loader::files_in_production`] opts in.
 
