@@ -635,3 +635,90 @@ fn secrets_manager_missing_secrets_and_keys() {
         "{text}"
     );
 }
+
+#[test]
+fn the_vault_token_file_in_home_is_used() {
+    let path = unique("tokenfile");
+    vault_put(&path, json!({ "K": "via-token-file" }));
+    let home = TempDir::new("vault-home");
+    home.write(".vault-token", format!("{ROOT_TOKEN}\n"));
+    let dir = TempDir::new("vault-tokenfile");
+    let reference = format!("vault:secret/{path}#K");
+    let app: Pipeline = Loader::new()
+        .dir(dir.path())
+        .store_options(quick())
+        .vars(pairs(&[
+            ("HOME", home.path().to_str().unwrap()),
+            ("VAULT_ADDR", &format!("http://{VAULT}")),
+            ("SHOPIFY_API_KEY", &reference),
+            ("DATABASE_URL", &reference),
+        ]))
+        .load()
+        .unwrap();
+    assert_eq!(app.database_url.expose_secret(), "via-token-file");
+}
+
+#[test]
+fn aws_profiles_come_from_the_shared_files() {
+    let name = format!("/{}/key", unique("profile"));
+    ssm_put(&name, "via-profile");
+    let files = TempDir::new("aws-files");
+    let credentials = files.write("credentials", "[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n[pipeline]\naws_access_key_id = testing\naws_secret_access_key = testing\n");
+    let config = files.write("config", "[profile pipeline]\nregion = us-east-1\n");
+    let dir = TempDir::new("aws-profile");
+    let reference = format!("ssm:{name}");
+    let app: Pipeline = Loader::new()
+        .dir(dir.path())
+        .store_options(quick())
+        .vars(pairs(&[
+            ("AWS_PROFILE", "pipeline"),
+            ("AWS_SHARED_CREDENTIALS_FILE", credentials.to_str().unwrap()),
+            ("AWS_CONFIG_FILE", config.to_str().unwrap()),
+            ("AWS_ENDPOINT_URL_SSM", MOTO_URL_DIRECT),
+            ("SHOPIFY_API_KEY", &reference),
+            ("DATABASE_URL", &reference),
+        ]))
+        .load()
+        .unwrap();
+    assert_eq!(app.shopify_api_key.expose_secret(), "via-profile");
+
+    // Without a region anywhere, the error says where to set one.
+    let err = Loader::new()
+        .dir(dir.path())
+        .vars(pairs(&[
+            ("AWS_ACCESS_KEY_ID", "a"),
+            ("AWS_SECRET_ACCESS_KEY", "b"),
+            ("SHOPIFY_API_KEY", &reference),
+            ("DATABASE_URL", &reference),
+        ]))
+        .load::<Pipeline>()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("aws: no region; set AWS_REGION"),
+        "{err}"
+    );
+}
+
+#[test]
+fn references_to_each_store_in_one_load() {
+    let path = unique("mixed");
+    vault_put(&path, json!({ "K": "from-vault" }));
+    let name = format!("/{}/db", unique("mixed"));
+    ssm_put(&name, "from-ssm");
+    let dir = TempDir::new("mixed");
+    let mut vars = pairs(&[
+        ("VAULT_ADDR", &format!("http://{VAULT}")),
+        ("VAULT_TOKEN", ROOT_TOKEN),
+        ("SHOPIFY_API_KEY", &format!("vault:secret/{path}#K")),
+        ("DATABASE_URL", &format!("ssm:{name}")),
+    ]);
+    vars.extend(pairs(&[
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ENDPOINT_URL", MOTO_URL_DIRECT),
+    ]));
+    let app: Pipeline = Loader::new().dir(dir.path()).vars(vars).load().unwrap();
+    assert_eq!(app.shopify_api_key.expose_secret(), "from-vault");
+    assert_eq!(app.database_url.expose_secret(), "from-ssm");
+}

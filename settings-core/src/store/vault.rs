@@ -83,8 +83,8 @@ pub(crate) struct Vault {
     addr: String,
     namespace: Option<String>,
     token: Zeroizing<String>,
-    /// Mount of each secret path looked up: its prefix (`secret/`) and KV version.
-    mounts: Mutex<HashMap<String, (String, u8)>>,
+    /// The mounts seen so far: prefix (`secret/`) and KV version. One lookup per mount.
+    mounts: Mutex<Vec<(String, u8)>>,
 }
 
 /// A failed read, described for a person: store, path, what happened, what to do.
@@ -104,7 +104,7 @@ impl Vault {
             addr,
             namespace: config.namespace.clone(),
             token: Zeroizing::new(String::new()),
-            mounts: Mutex::new(HashMap::new()),
+            mounts: Mutex::new(Vec::new()),
         };
         match (&config.approle, &config.token) {
             (Some((role, secret)), _) => vault.token = vault.approle_login(role, secret)?,
@@ -183,8 +183,13 @@ impl Vault {
 
     /// The mount of `path` (its prefix, `secret/`) and its KV version.
     fn mount_of(&self, path: &str) -> Result<(String, u8), Failure> {
-        if let Some(found) = self.lock_mounts().get(path) {
-            return Ok(found.clone());
+        let known = self
+            .lock_mounts()
+            .iter()
+            .find(|(mount, _)| format!("{path}/").starts_with(mount.as_str()))
+            .cloned();
+        if let Some(found) = known {
+            return Ok(found);
         }
         let route = format!("sys/internal/ui/mounts/{}", encode(path, true));
         let reply = self.send("GET", &route, Vec::new(), true)?;
@@ -209,11 +214,11 @@ impl Vault {
             403 => guess_mount(path),
             _ => return Err(status_text(reply.status, &reply)),
         };
-        self.lock_mounts().insert(path.to_owned(), found.clone());
+        self.lock_mounts().push(found.clone());
         Ok(found)
     }
 
-    fn lock_mounts(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, u8)>> {
+    fn lock_mounts(&self) -> std::sync::MutexGuard<'_, Vec<(String, u8)>> {
         self.mounts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
