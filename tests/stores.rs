@@ -212,7 +212,17 @@ fn vault_approle_login() {
             ]))
             .load::<Pipeline>()
     };
+    let tokens = || {
+        let (_, answer) = vault("GET", "auth/token/accessors?list=true", None);
+        answer["data"]["keys"].as_array().map_or(0, Vec::len)
+    };
+    let before = tokens();
     let app = login(&secret_id).unwrap();
+    assert_eq!(
+        tokens(),
+        before,
+        "the token made by the login is revoked after the load"
+    );
     assert_eq!(app.shopify_api_key.expose_secret(), "via-approle");
     let err = login("00000000-0000-0000-0000-000000000000").unwrap_err();
     assert!(
@@ -610,6 +620,20 @@ fn secrets_manager_json_keys_plain_strings_and_imports() {
         .unwrap();
     assert_eq!(db.password.expose_secret(), "pw-s3cret");
     assert_eq!(db.user, "etl");
+
+    // A plain string secret is one variable, named after the last segment of its name.
+    let token_name = format!("{}/api_token", unique("sm-plain-import"));
+    secret_put(&token_name, "tok-s3cret");
+    #[derive(Settings)]
+    #[allow(dead_code)]
+    struct Token {
+        api_token: SecretString,
+    }
+    let token: Token = aws_loader(&dir, MOTO_URL_DIRECT, vec![])
+        .secretsmanager_secret(&token_name)
+        .load()
+        .unwrap();
+    assert_eq!(token.api_token.expose_secret(), "tok-s3cret");
 }
 
 const MOTO_URL_DIRECT: &str = "http://127.0.0.1:5000";

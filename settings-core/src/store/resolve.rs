@@ -250,10 +250,14 @@ impl Resolver {
                 let text = answer
                     .remove(id.as_str())
                     .unwrap_or_else(|| Err("not found (ResourceNotFoundException)".to_owned()))?;
-                let json: serde_json::Value = serde_json::from_str(&text)
-                    .map_err(|_| "the secret is not a JSON object of key/value pairs".to_owned())?;
-                let serde_json::Value::Object(map) = json else {
-                    return Err("the secret is not a JSON object of key/value pairs".to_owned());
+                // A JSON object gives one variable per key; any other string is one variable,
+                // named after the last segment of the secret's name.
+                let map = match serde_json::from_str::<serde_json::Value>(&text) {
+                    Ok(serde_json::Value::Object(map)) => map,
+                    _ => {
+                        let name = id.rsplit(['/', ':']).next().unwrap_or(id);
+                        return Ok(vec![(variable_of(name), text)]);
+                    }
                 };
                 Ok(map
                     .into_iter()

@@ -83,6 +83,8 @@ pub(crate) struct Vault {
     addr: String,
     namespace: Option<String>,
     token: Zeroizing<String>,
+    /// True when the token came from our own login: it is revoked when the client is dropped.
+    owns_token: bool,
     /// The mounts seen so far: prefix (`secret/`) and KV version. One lookup per mount.
     mounts: Mutex<Vec<(String, u8)>>,
 }
@@ -104,10 +106,14 @@ impl Vault {
             addr,
             namespace: config.namespace.clone(),
             token: Zeroizing::new(String::new()),
+            owns_token: false,
             mounts: Mutex::new(Vec::new()),
         };
         match (&config.approle, &config.token) {
-            (Some((role, secret)), _) => vault.token = vault.approle_login(role, secret)?,
+            (Some((role, secret)), _) => {
+                vault.token = vault.approle_login(role, secret)?;
+                vault.owns_token = true;
+            }
             (None, Some(token)) => vault.token = token.clone(),
             (None, None) => {
                 return Err("vault: no token; set VAULT_TOKEN, write ~/.vault-token, or set VAULT_ROLE_ID and VAULT_SECRET_ID for AppRole".to_owned());
@@ -277,6 +283,15 @@ impl Vault {
                 (key.clone(), Zeroizing::new(text))
             })
             .collect())
+    }
+}
+
+impl Drop for Vault {
+    /// Revokes a token this client made by logging in; never one the user gave.
+    fn drop(&mut self) {
+        if self.owns_token {
+            let _ = self.send("POST", "auth/token/revoke-self", Vec::new(), true);
+        }
     }
 }
 
