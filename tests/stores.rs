@@ -746,3 +746,21 @@ fn references_to_each_store_in_one_load() {
     assert_eq!(app.shopify_api_key.expose_secret(), "from-vault");
     assert_eq!(app.database_url.expose_secret(), "from-ssm");
 }
+
+#[test]
+fn loading_inside_an_async_runtime_does_not_panic() {
+    let path = unique("in-runtime");
+    vault_put(&path, json!({ "K": "inside-tokio" }));
+    let dir = TempDir::new("in-runtime");
+    let reference = format!("vault:secret/{path}#K");
+    let vars = pairs(&[
+        ("SHOPIFY_API_KEY", &reference),
+        ("DATABASE_URL", &reference),
+    ]);
+    let loader = vault_loader(&dir, VAULT, vars);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let app: Pipeline = runtime.block_on(async { loader.load() }).unwrap();
+    assert_eq!(app.database_url.expose_secret(), "inside-tokio");
+}
