@@ -10,7 +10,7 @@ pub use settings_derive::Settings;
 pub use settings_core::{
     Environment, Error, ExposeSecret, Loader, Origin, Parse, Problem, ProblemKind, Report,
     SecretBox, SecretString, Settings, Source, Summary, Vars, coerce, docs, dotenv, error, loader,
-    meta, parse, redact, report, secrecy, secret_files, source, store, zeroize,
+    meta, parse, redact, report, secrecy, secret_files, source, store, token, zeroize,
 };
 
 #[doc(hidden)]

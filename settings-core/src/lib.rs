@@ -18,6 +18,7 @@ pub mod secret_files;
 mod settings;
 pub mod source;
 pub mod store;
+pub mod token;
 
 pub use error::{Error, Problem, ProblemKind};
 pub use loader::Loader;

@@ -1,0 +1,298 @@
+//! Secure tokens: API keys, passwords, hex and URL-safe tokens, database URLs with a generated
+//! password. Every byte comes from the operating system's CSPRNG (`getrandom`), choices from an
+//! alphabet are unbiased (rejection sampling, no modulo bias), and every value is a secret.
+
+use std::fmt;
+
+use secrecy::SecretString;
+use zeroize::Zeroizing;
+
+/// The default password alphabet: letters, digits and `!@#$%^&*`.
+pub const DEFAULT_ALPHABET: &str =
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!@#$%^&*";
+
+/// Why a token could not be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenError {
+    /// The operating system's random source failed.
+    Random(String),
+    /// The requested length or size is not allowed.
+    Length(String),
+    /// The alphabet is empty, holds a character twice, or is not ASCII.
+    Alphabet(String),
+}
+
+impl fmt::Display for TokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenError::Random(why) => write!(f, "the system's random source failed: {why}"),
+            TokenError::Length(why) | TokenError::Alphabet(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for TokenError {}
+
+/// Fills `buf` from the operating system's CSPRNG.
+fn fill(buf: &mut [u8]) -> Result<(), TokenError> {
+    getrandom::fill(buf).map_err(|err| TokenError::Random(err.to_string()))
+}
+
+/// `count` random bytes, wiped when dropped.
+pub fn random_bytes(count: usize) -> Result<Zeroizing<Vec<u8>>, TokenError> {
+    let mut bytes = Zeroizing::new(vec![0u8; count]);
+    fill(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// A hex token of `bytes` random bytes (`2 * bytes` characters).
+pub fn hex(bytes: usize) -> Result<SecretString, TokenError> {
+    check_size(bytes)?;
+    let raw = random_bytes(bytes)?;
+    let mut out = String::with_capacity(bytes * 2);
+    for byte in raw.iter() {
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 15)]));
+    }
+    Ok(SecretString::from(out))
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+const URLSAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// A URL-safe token of `bytes` random bytes: base64url without padding.
+pub fn urlsafe(bytes: usize) -> Result<SecretString, TokenError> {
+    check_size(bytes)?;
+    let raw = random_bytes(bytes)?;
+    Ok(SecretString::from(base64url(&raw)))
+}
+
+/// An API key: `prefix` + `_` + a URL-safe token of 32 random bytes (`sk_3J9x…`).
+pub fn api_key(prefix: &str) -> Result<SecretString, TokenError> {
+    if !prefix
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(TokenError::Alphabet(
+            "a key prefix holds only ASCII letters, digits, '_' and '-'".to_owned(),
+        ));
+    }
+    let raw = random_bytes(32)?;
+    let body = base64url(&raw);
+    let prefix = prefix.trim_end_matches('_');
+    Ok(SecretString::from(if prefix.is_empty() {
+        body
+    } else {
+        format!("{prefix}_{body}")
+    }))
+}
+
+/// How to make a password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Password {
+    /// Number of characters (default 24).
+    pub length: usize,
+    /// The characters to draw from (default [`DEFAULT_ALPHABET`]).
+    pub alphabet: String,
+    /// At least one character of each class the alphabet has: lowercase, uppercase, digit, other.
+    pub each_class: bool,
+}
+
+impl Default for Password {
+    fn default() -> Self {
+        Password {
+            length: 24,
+            alphabet: DEFAULT_ALPHABET.to_owned(),
+            each_class: false,
+        }
+    }
+}
+
+impl Password {
+    /// A password of `length` characters from the default alphabet.
+    pub fn of_length(length: usize) -> Self {
+        Password {
+            length,
+            ..Password::default()
+        }
+    }
+
+    /// Makes the password. With `each_class`, passwords missing a class are drawn again, so
+    /// the result is uniform over the passwords that have every class.
+    pub fn generate(&self) -> Result<SecretString, TokenError> {
+        let alphabet: Vec<char> = self.alphabet.chars().collect();
+        if alphabet.is_empty() {
+            return Err(TokenError::Alphabet("the alphabet is empty".to_owned()));
+        }
+        if !self.alphabet.is_ascii() {
+            return Err(TokenError::Alphabet(
+                "the alphabet must be ASCII".to_owned(),
+            ));
+        }
+        if alphabet.len() > 256 {
+            return Err(TokenError::Alphabet(
+                "the alphabet holds more than 256 characters".to_owned(),
+            ));
+        }
+        let mut sorted = alphabet.clone();
+        sorted.sort_unstable();
+        if sorted.windows(2).any(|w| w[0] == w[1]) {
+            return Err(TokenError::Alphabet(
+                "the alphabet holds a character twice, which would favour it".to_owned(),
+            ));
+        }
+        if self.length == 0 || self.length > 4096 {
+            return Err(TokenError::Length(
+                "a password has 1 to 4096 characters".to_owned(),
+            ));
+        }
+        let classes: Vec<fn(char) -> bool> = CLASSES
+            .iter()
+            .copied()
+            .filter(|class| alphabet.iter().any(|c| class(*c)))
+            .collect();
+        if self.each_class && self.length < classes.len() {
+            return Err(TokenError::Length(format!(
+                "a password with one character of each of {} classes needs at least {} characters",
+                classes.len(),
+                classes.len()
+            )));
+        }
+        loop {
+            let password = Zeroizing::new(choose(&alphabet, self.length)?);
+            if !self.each_class || classes.iter().all(|class| password.chars().any(class)) {
+                return Ok(SecretString::from(password.to_string()));
+            }
+        }
+    }
+}
+
+const CLASSES: [fn(char) -> bool; 4] = [
+    |c| c.is_ascii_lowercase(),
+    |c| c.is_ascii_uppercase(),
+    |c| c.is_ascii_digit(),
+    |c| !c.is_ascii_alphanumeric(),
+];
+
+/// `length` characters drawn uniformly from `alphabet` (at most 256 entries): a random byte is
+/// kept only below the largest multiple of the alphabet's size, so no character is favoured.
+fn choose(alphabet: &[char], length: usize) -> Result<String, TokenError> {
+    let n = alphabet.len();
+    let limit = 256 - (256 % n);
+    let mut out = String::with_capacity(length);
+    let mut buf = Zeroizing::new([0u8; 64]);
+    while out.len() < length {
+        fill(&mut *buf)?;
+        for &byte in buf.iter() {
+            if usize::from(byte) < limit && out.len() < length {
+                out.push(alphabet[usize::from(byte) % n]);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A database URL with a generated password, percent-encoded where the URL needs it:
+/// `postgres://app:<password>@db.internal:5432/orders`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    /// `postgres`, `mysql`...
+    pub scheme: String,
+    /// The user name.
+    pub user: String,
+    /// Host name or address.
+    pub host: String,
+    /// Port, if not the scheme's default.
+    pub port: Option<u16>,
+    /// Database name.
+    pub database: String,
+    /// How the password is made.
+    pub password: Password,
+}
+
+impl DatabaseUrl {
+    /// Generates the password and builds the URL.
+    pub fn generate(&self) -> Result<SecretString, TokenError> {
+        let password = self.password.generate()?;
+        let mut url = format!(
+            "{}://{}:{}@{}",
+            self.scheme,
+            percent_encode(&self.user),
+            percent_encode(secrecy::ExposeSecret::expose_secret(&password)),
+            self.host
+        );
+        if let Some(port) = self.port {
+            url.push_str(&format!(":{port}"));
+        }
+        url.push('/');
+        url.push_str(&percent_encode(&self.database));
+        Ok(SecretString::from(url))
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+pub fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+fn check_size(bytes: usize) -> Result<(), TokenError> {
+    if bytes == 0 || bytes > 4096 {
+        Err(TokenError::Length(
+            "a token has 1 to 4096 random bytes".to_owned(),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        let chars = chunk.len() + 1;
+        for i in 0..chars {
+            out.push(char::from(URLSAFE[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64url_matches_rfc_4648_vectors() {
+        let cases: [(&[u8], &str); 7] = [
+            (b"", ""),
+            (b"f", "Zg"),
+            (b"fo", "Zm8"),
+            (b"foo", "Zm9v"),
+            (b"foob", "Zm9vYg"),
+            (b"fooba", "Zm9vYmE"),
+            (b"\xfb\xff", "-_8"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(base64url(input), want);
+        }
+    }
+
+    #[test]
+    fn percent_encoding() {
+        assert_eq!(percent_encode("p@ss:w/rd#1%"), "p%40ss%3Aw%2Frd%231%25");
+        assert_eq!(percent_encode("plain-._~"), "plain-._~");
+    }
+}
