@@ -17,6 +17,8 @@ use crate::source::{Origin, RawValue, Source, SourceProblem};
 pub struct DotEnvFile {
     path: Arc<Path>,
     values: HashMap<String, (Zeroizing<String>, u32)>,
+    /// Names defined more than once, with every line that defines them.
+    duplicates: Vec<(String, Vec<u32>)>,
 }
 
 impl DotEnvFile {
@@ -44,13 +46,23 @@ impl DotEnvFile {
     /// Parses the text of a `.env` file that was read from `path`.
     pub fn parse(path: &Path, text: &str) -> Result<DotEnvFile, Vec<SourceProblem>> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let lines = definition_lines(text);
+        let all_lines = definition_lines(text);
+        let lines: HashMap<&str, u32> = all_lines
+            .iter()
+            .filter_map(|(name, lines)| Some((name.as_str(), *lines.last()?)))
+            .collect();
+        let mut duplicates: Vec<(String, Vec<u32>)> = all_lines
+            .iter()
+            .filter(|(_, lines)| lines.len() > 1)
+            .map(|(name, lines)| (name.clone(), lines.clone()))
+            .collect();
+        duplicates.sort_by_key(|(_, lines)| lines[0]);
         let mut values = HashMap::new();
         let mut problems = Vec::new();
         for item in dotenvy::from_read_iter(text.as_bytes()) {
             match item {
                 Ok((key, value)) => {
-                    let line = lines.get(&key).copied().unwrap_or(0);
+                    let line = lines.get(key.as_str()).copied().unwrap_or(0);
                     values.insert(key, (Zeroizing::new(value), line));
                 }
                 Err(dotenvy::Error::LineParse(content, _)) => {
@@ -76,6 +88,7 @@ impl DotEnvFile {
             Ok(DotEnvFile {
                 path: Arc::from(path),
                 values,
+                duplicates,
             })
         } else {
             Err(problems)
@@ -85,6 +98,11 @@ impl DotEnvFile {
     /// The file's path as it was given.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Names the file defines more than once (the last definition wins), with their lines.
+    pub fn duplicates(&self) -> &[(String, Vec<u32>)] {
+        &self.duplicates
     }
 
     /// Every variable the file defines, with its line, in no particular order.
@@ -125,11 +143,11 @@ impl Source for DotEnvFile {
     }
 }
 
-/// The 1-based line on which each variable is last defined.
+/// The 1-based lines on which each variable is defined, in order.
 ///
 /// Follows the structure dotenvy's parser sees: optional `export`, `NAME=value`, comments after
 /// white space, and values in quotes that span lines (whose inner lines define nothing).
-fn definition_lines(text: &str) -> HashMap<String, u32> {
+fn definition_lines(text: &str) -> HashMap<String, Vec<u32>> {
     let mut lines = HashMap::new();
     let mut open_quote: Option<char> = None;
     for (index, line) in text.lines().enumerate() {
@@ -150,7 +168,10 @@ fn definition_lines(text: &str) -> HashMap<String, u32> {
         };
         let key = key.trim_end();
         if !key.is_empty() {
-            lines.insert(key.to_owned(), number);
+            lines
+                .entry(key.to_owned())
+                .or_insert_with(Vec::new)
+                .push(number);
         }
         open_quote = scan_value(value, None);
     }
@@ -266,6 +287,12 @@ mod tests {
             "{shown:?}"
         );
         assert!(shown.iter().all(|s| !s.contains("s3cret")));
+    }
+
+    #[test]
+    fn duplicates_are_listed_with_their_lines() {
+        let f = file("A=1\nB=2\nA=3\nC=4\nA=5\n");
+        assert_eq!(f.duplicates(), [("A".to_owned(), vec![1, 3, 5])]);
     }
 
     #[test]

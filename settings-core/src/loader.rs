@@ -238,33 +238,8 @@ impl Loader {
     }
 
     fn load_inner<T: Settings>(&self, with_report: bool) -> Result<(T, Option<Report>), Error> {
-        #[cfg_attr(not(any(feature = "vault", feature = "aws")), allow(unused_mut))]
-        let (mut sources, mut problems) = self.sources();
-        #[cfg(any(feature = "vault", feature = "aws"))]
-        let resolver = self.resolver(&sources);
-        #[cfg(any(feature = "vault", feature = "aws"))]
-        for import in &self.stores.imports {
-            match resolver.import(import) {
-                Ok(pairs) => sources
-                    .imports
-                    .push(StoreLayer::new(import.location(), pairs)),
-                Err(err) => {
-                    problems.push(SourceProblem::new(Path::new(&import.location()), None, err))
-                }
-            }
-        }
-        #[cfg(any(feature = "vault", feature = "aws"))]
-        let resolve = |refs: &[Reference]| resolver.resolve(refs);
-        #[cfg(not(any(feature = "vault", feature = "aws")))]
-        let resolve = |refs: &[Reference]| {
-            refs.iter()
-                .map(|r| {
-                    let feature = if r.store() == "vault" { "vault" } else { "aws" };
-                    Err(format!("settings was built without the `{feature}` feature, which {} references need", r.store()))
-                })
-                .collect::<Vec<_>>()
-        };
-        let overlay = Overlay::resolve(T::META, &sources, &resolve);
+        let (sources, mut problems, resolve) = self.prepare();
+        let overlay = Overlay::resolve(T::META, &sources, &*resolve);
         if self.strict {
             problems.extend(sources.unknown_variables(T::META, &self.profile_var()));
         }
@@ -276,6 +251,120 @@ impl Loader {
                 err
             }
         })
+    }
+
+    /// The sources with the store imports read, the problems so far, and the function that
+    /// resolves references (an error for each when no store feature is on).
+    #[allow(clippy::type_complexity)]
+    fn prepare(
+        &self,
+    ) -> (
+        Sources<'_>,
+        Vec<SourceProblem>,
+        Box<dyn Fn(&[Reference]) -> Vec<Resolved> + '_>,
+    ) {
+        #[cfg_attr(not(any(feature = "vault", feature = "aws")), allow(unused_mut))]
+        let (mut sources, mut problems) = self.sources();
+        #[cfg(any(feature = "vault", feature = "aws"))]
+        {
+            let resolver = self.resolver(&sources);
+            for import in &self.stores.imports {
+                match resolver.import(import) {
+                    Ok(pairs) => sources
+                        .imports
+                        .push(StoreLayer::new(import.location(), pairs)),
+                    Err(err) => {
+                        problems.push(SourceProblem::new(Path::new(&import.location()), None, err))
+                    }
+                }
+            }
+            (
+                sources,
+                problems,
+                Box::new(move |refs: &[Reference]| resolver.resolve(refs)),
+            )
+        }
+        #[cfg(not(any(feature = "vault", feature = "aws")))]
+        {
+            let resolve = |refs: &[Reference]| {
+                refs.iter()
+                    .map(|r| Err(format!("settings was built without the `aws` or `vault` feature, which {} references need", r.store())))
+                    .collect::<Vec<_>>()
+            };
+            (sources, problems, Box::new(resolve))
+        }
+    }
+
+    /// Every variable the sources define, resolved, for handing to another program
+    /// (`settings exec`): the names in the files and store imports, `NAME` for every
+    /// `NAME_FILE`, the secrets directory's files, and environment variables that hold a
+    /// reference. Each value is the one a load would see; references are resolved.
+    pub fn export(&self) -> Result<Export, Error> {
+        let (sources, mut problems, resolve) = self.prepare();
+        let mut names = sources.defined_names();
+        for name in self.env_names() {
+            if let Some(base) = name.strip_suffix("_FILE") {
+                names.insert(base.to_owned());
+            }
+            if let Some(RawValue::Text(value)) = self.env().get(&name)
+                && Reference::parse(&value).is_some()
+            {
+                names.insert(name);
+            }
+        }
+        let mut vars = Vec::new();
+        let mut pending: Vec<(String, Reference)> = Vec::new();
+        for name in names {
+            let origin = sources.origin(&name);
+            match sources.get(&name) {
+                Some(RawValue::Text(value)) => match Reference::parse(&value) {
+                    Some(Ok(reference)) => pending.push((name, reference)),
+                    Some(Err(message)) => problems.push(variable_problem(&name, &origin, &message)),
+                    None => vars.push(Exported {
+                        name,
+                        value,
+                        origin,
+                    }),
+                },
+                Some(RawValue::NotUnicode) => {
+                    problems.push(variable_problem(&name, &origin, "not valid UTF-8"))
+                }
+                Some(RawValue::Failed(message)) => {
+                    problems.push(variable_problem(&name, &origin, &message))
+                }
+                None => {}
+            }
+        }
+        let references: Vec<Reference> = pending.iter().map(|(_, r)| r.clone()).collect();
+        for ((name, reference), answer) in pending.into_iter().zip(resolve(&references)) {
+            let origin = Origin::Store {
+                location: reference.to_string(),
+            };
+            match answer {
+                Ok(value) => vars.push(Exported {
+                    name,
+                    value,
+                    origin,
+                }),
+                Err(message) => problems.push(variable_problem(&name, &origin, &message)),
+            }
+        }
+        if problems.is_empty() {
+            vars.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(Export { vars })
+        } else {
+            Err(Error::new(Vec::new(), problems, 0))
+        }
+    }
+
+    /// The names in the environment (the process's, or the pairs given to [`Loader::vars`]).
+    fn env_names(&self) -> Vec<String> {
+        match &self.vars {
+            Some(vars) => vars.names().map(str::to_owned).collect(),
+            None => std::env::vars_os()
+                .filter_map(|(name, _)| name.into_string().ok())
+                .collect(),
+        }
     }
 
     /// A resolver configured from code, else from the store variables of the load.
@@ -481,6 +570,34 @@ impl Sources<'_> {
     /// The `.env` files that were found and read, highest precedence first.
     pub fn files(&self) -> impl Iterator<Item = &DotEnvFile> {
         self.files.iter()
+    }
+
+    /// Every name the store imports and files define, `NAME` for each `NAME_FILE` among them,
+    /// and the names of the secrets directory's files.
+    pub fn defined_names(&self) -> std::collections::BTreeSet<String> {
+        let mut names = std::collections::BTreeSet::new();
+        for layer in &self.imports {
+            names.extend(layer.values.keys().cloned());
+        }
+        for file in &self.files {
+            names.extend(file.definitions().map(|(name, _)| name.to_owned()));
+        }
+        let file_vars: Vec<String> = names
+            .iter()
+            .filter_map(|n| n.strip_suffix("_FILE").map(str::to_owned))
+            .collect();
+        names.extend(file_vars);
+        if let Some(Ok(entries)) = self.secrets_dir.as_deref().map(std::fs::read_dir) {
+            for entry in entries.flatten() {
+                if let Ok(name) = entry.file_name().into_string()
+                    && !name.starts_with('.')
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                {
+                    names.insert(name.to_ascii_uppercase());
+                }
+            }
+        }
+        names
     }
 
     /// The first non-empty value of `name` in the environment or the files, else an empty one.
@@ -719,5 +836,70 @@ impl Source for Overlay<'_> {
             Some((_, origin)) => origin.clone(),
             None => self.base.origin(name),
         }
+    }
+}
+
+/// A problem with one variable outside any struct, placed at its origin.
+fn variable_problem(name: &str, origin: &Origin, message: &str) -> SourceProblem {
+    match origin {
+        Origin::File { path, line } => {
+            SourceProblem::new(path, *line, format!("{name}: {message}"))
+        }
+        other => SourceProblem::new(
+            Path::new(&other.to_string()),
+            None,
+            format!("{name}: {message}"),
+        ),
+    }
+}
+
+/// Every variable of a [`Loader::export`], with its resolved value and origin.
+pub struct Export {
+    vars: Vec<Exported>,
+}
+
+impl Export {
+    /// The variables, sorted by name.
+    pub fn vars(&self) -> &[Exported] {
+        &self.vars
+    }
+}
+
+/// One exported variable. Its `Debug` never shows the value.
+pub struct Exported {
+    name: String,
+    value: Zeroizing<String>,
+    origin: Origin,
+}
+
+impl Exported {
+    /// The variable's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Where the value came from.
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
+    /// The value: for handing to a child process, never for printing.
+    pub fn expose_value(&self) -> &str {
+        &self.value
+    }
+}
+
+impl fmt::Debug for Exported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Exported")
+            .field("name", &self.name)
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Export {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(&self.vars).finish()
     }
 }
