@@ -1,0 +1,342 @@
+//! Command-line parsing: a handful of commands, each with its help text.
+
+/// What to do.
+#[derive(Debug, PartialEq)]
+pub enum Command {
+    Token(Token),
+    Check(Cascade),
+    List(Cascade),
+    Exec(Cascade, Vec<String>),
+}
+
+#[derive(Debug, PartialEq)]
+pub enum Token {
+    ApiKey {
+        prefix: String,
+    },
+    Password {
+        length: usize,
+        alphabet: Option<String>,
+        each_class: bool,
+    },
+    Hex {
+        bytes: usize,
+    },
+    Urlsafe {
+        bytes: usize,
+    },
+    DatabaseUrl {
+        scheme: String,
+        user: String,
+        host: String,
+        port: Option<u16>,
+        database: String,
+        length: usize,
+    },
+}
+
+/// Where the cascade is: `--profile`, `--dir`, extra files, a secrets directory.
+#[derive(Debug, Default, PartialEq)]
+pub struct Cascade {
+    pub profile: Option<String>,
+    pub dir: Option<String>,
+    pub files: Vec<String>,
+    pub secrets_dir: Option<String>,
+    pub production_files: bool,
+}
+
+/// Help asked for, or a usage mistake with the help of the command concerned.
+pub enum Usage {
+    Help(&'static str),
+    Error(String, &'static str),
+}
+
+pub const HELP: &str = "\
+settings: tokens, and the .env cascade, secret files and secret-store references of the
+`settings` crate, for pipelines in any language.
+
+Usage:
+  settings token <kind> [options]   generate a secure token (api-key, password, hex, urlsafe, database-url)
+  settings check [cascade options]  check the .env files of a profile; non-zero exit on errors
+  settings list [cascade options]   every variable the cascade defines, with its source, never its value
+  settings exec [cascade options] -- COMMAND [ARGS...]
+                                    run COMMAND with the resolved variables in its environment
+
+Run `settings <command> --help` for the options of a command.";
+
+pub const TOKEN_HELP: &str = "\
+settings token: print a secure token. Bytes come from the operating system's CSPRNG, and choices
+from an alphabet are unbiased.
+
+Usage:
+  settings token api-key [--prefix sk]          sk_ + 32 random bytes, URL-safe
+  settings token password [--length 24] [--alphabet CHARS] [--each-class]
+                                                letters, digits and !@#$%^&* by default;
+                                                --each-class: at least one of each class
+  settings token hex [BYTES]                    BYTES random bytes (default 32) as hex
+  settings token urlsafe [BYTES]                BYTES random bytes (default 32), base64url
+  settings token database-url --user U --host H --database D [--scheme postgres] [--port P] [--length 32]
+                                                a URL with a generated, percent-encoded password";
+
+pub const CHECK_HELP: &str = "\
+settings check: check the .env cascade of a profile: syntax errors (by file and line), keys
+defined twice in a file, NAME and NAME_FILE both set, secret files that cannot be read, and
+store references that cannot be resolved. Warns when a .env file that holds values is not
+ignored by git. Exits 1 when there are errors.
+
+Usage: settings check [cascade options]
+
+Cascade options (as the library's Loader):
+  --profile P           the profile (default: $ENVIRONMENT, else development)
+  --dir D               where the .env files are (default: the current directory)
+  --file F              also read this file (repeatable; it must exist)
+  --secrets-dir D       read secrets from files named after their variables
+  --production-files    let the production profile read .env files too";
+
+pub const LIST_HELP: &str = "\
+settings list: every variable the cascade defines, with its source and never its value.
+
+Usage: settings list [cascade options]
+
+Cascade options (as the library's Loader):
+  --profile P           the profile (default: $ENVIRONMENT, else development)
+  --dir D               where the .env files are (default: the current directory)
+  --file F              also read this file (repeatable; it must exist)
+  --secrets-dir D       read secrets from files named after their variables
+  --production-files    let the production profile read .env files too";
+
+pub const EXEC_HELP: &str = "\
+settings exec: resolve the cascade, secret files and store references exactly as the library
+does, then run COMMAND with them in its environment (the process environment wins, as in a
+load). Prints no values. COMMAND replaces this process, so its exit code and signals are its own.
+
+Usage: settings exec [cascade options] -- COMMAND [ARGS...]
+
+Cascade options (as the library's Loader):
+  --profile P           the profile (default: $ENVIRONMENT, else development)
+  --dir D               where the .env files are (default: the current directory)
+  --file F              also read this file (repeatable; it must exist)
+  --secrets-dir D       read secrets from files named after their variables
+  --production-files    let the production profile read .env files too";
+
+pub fn parse(argv: &[String]) -> Result<Command, Usage> {
+    let Some((command, rest)) = argv.split_first() else {
+        return Err(Usage::Error("a command is missing".to_owned(), HELP));
+    };
+    match command.as_str() {
+        "-h" | "--help" | "help" => Err(Usage::Help(HELP)),
+        "token" => parse_token(rest).map(Command::Token),
+        "check" => parse_cascade(rest, CHECK_HELP).map(Command::Check),
+        "list" => parse_cascade(rest, LIST_HELP).map(Command::List),
+        "exec" => {
+            let split = rest.iter().position(|a| a == "--");
+            let (options, command) = match split {
+                Some(at) => (&rest[..at], &rest[at + 1..]),
+                None if rest.iter().any(|a| a == "-h" || a == "--help") => {
+                    return Err(Usage::Help(EXEC_HELP));
+                }
+                None => {
+                    return Err(Usage::Error(
+                        "exec needs `--` before the command to run".to_owned(),
+                        EXEC_HELP,
+                    ));
+                }
+            };
+            let cascade = parse_cascade(options, EXEC_HELP)?;
+            if command.is_empty() {
+                return Err(Usage::Error(
+                    "exec needs a command after `--`".to_owned(),
+                    EXEC_HELP,
+                ));
+            }
+            Ok(Command::Exec(cascade, command.to_vec()))
+        }
+        other => Err(Usage::Error(format!("unknown command `{other}`"), HELP)),
+    }
+}
+
+fn parse_cascade(args: &[String], help: &'static str) -> Result<Cascade, Usage> {
+    let mut cascade = Cascade::default();
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        let mut value = |name: &str| {
+            iter.next()
+                .cloned()
+                .ok_or_else(|| Usage::Error(format!("{name} needs a value"), help))
+        };
+        match arg.as_str() {
+            "-h" | "--help" => return Err(Usage::Help(help)),
+            "--profile" => cascade.profile = Some(value("--profile")?),
+            "--dir" => cascade.dir = Some(value("--dir")?),
+            "--file" => cascade.files.push(value("--file")?),
+            "--secrets-dir" => cascade.secrets_dir = Some(value("--secrets-dir")?),
+            "--production-files" => cascade.production_files = true,
+            other => return Err(Usage::Error(format!("unknown option `{other}`"), help)),
+        }
+    }
+    Ok(cascade)
+}
+
+fn parse_token(args: &[String]) -> Result<Token, Usage> {
+    let Some((kind, rest)) = args.split_first() else {
+        return Err(Usage::Error(
+            "which token? api-key, password, hex, urlsafe or database-url".to_owned(),
+            TOKEN_HELP,
+        ));
+    };
+    if kind == "-h" || kind == "--help" || rest.iter().any(|a| a == "-h" || a == "--help") {
+        return Err(Usage::Help(TOKEN_HELP));
+    }
+    let mut options: Vec<(&str, Option<&str>)> = Vec::new();
+    let mut positional: Vec<&str> = Vec::new();
+    let mut iter = rest.iter().peekable();
+    while let Some(arg) = iter.next() {
+        if let Some(name) = arg.strip_prefix("--") {
+            if name == "each-class" {
+                options.push((name, None));
+            } else {
+                let value = iter
+                    .next()
+                    .ok_or_else(|| Usage::Error(format!("--{name} needs a value"), TOKEN_HELP))?;
+                options.push((name, Some(value.as_str())));
+            }
+        } else {
+            positional.push(arg);
+        }
+    }
+    let allowed: &[&str] = match kind.as_str() {
+        "api-key" => &["prefix"],
+        "password" => &["length", "alphabet", "each-class"],
+        "hex" | "urlsafe" => &[],
+        "database-url" => &["scheme", "user", "host", "port", "database", "length"],
+        other => {
+            return Err(Usage::Error(
+                format!("unknown token kind `{other}`"),
+                TOKEN_HELP,
+            ));
+        }
+    };
+    if let Some((name, _)) = options.iter().find(|(name, _)| !allowed.contains(name)) {
+        return Err(Usage::Error(
+            format!("`token {kind}` has no option --{name}"),
+            TOKEN_HELP,
+        ));
+    }
+    if !matches!(kind.as_str(), "hex" | "urlsafe") && !positional.is_empty() {
+        return Err(Usage::Error(
+            format!("unexpected argument `{}`", positional[0]),
+            TOKEN_HELP,
+        ));
+    }
+    let get = |name: &str| {
+        options
+            .iter()
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, v)| *v)
+    };
+    let number = |name: &str, text: Option<&str>, default: usize| -> Result<usize, Usage> {
+        match text {
+            None => Ok(default),
+            Some(text) => text.parse().map_err(|_| {
+                Usage::Error(
+                    format!("{name} must be a whole number, not `{text}`"),
+                    TOKEN_HELP,
+                )
+            }),
+        }
+    };
+    let required = |name: &str| {
+        get(name)
+            .map(str::to_owned)
+            .ok_or_else(|| Usage::Error(format!("`token database-url` needs --{name}"), TOKEN_HELP))
+    };
+    Ok(match kind.as_str() {
+        "api-key" => Token::ApiKey {
+            prefix: get("prefix").unwrap_or("sk").to_owned(),
+        },
+        "password" => Token::Password {
+            length: number("--length", get("length"), 24)?,
+            alphabet: get("alphabet").map(str::to_owned),
+            each_class: options.iter().any(|(n, _)| *n == "each-class"),
+        },
+        "hex" => Token::Hex {
+            bytes: number("BYTES", positional.first().copied(), 32)?,
+        },
+        "urlsafe" => Token::Urlsafe {
+            bytes: number("BYTES", positional.first().copied(), 32)?,
+        },
+        _ => Token::DatabaseUrl {
+            scheme: get("scheme").unwrap_or("postgres").to_owned(),
+            user: required("user")?,
+            host: required("host")?,
+            port: match get("port") {
+                None => None,
+                Some(p) => Some(p.parse().map_err(|_| {
+                    Usage::Error(
+                        format!("--port must be a port number, not `{p}`"),
+                        TOKEN_HELP,
+                    )
+                })?),
+            },
+            database: required("database")?,
+            length: number("--length", get("length"), 32)?,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(line: &str) -> Vec<String> {
+        line.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn commands_parse() {
+        assert!(
+            matches!(parse(&argv("token api-key --prefix pk")), Ok(Command::Token(Token::ApiKey { prefix })) if prefix == "pk")
+        );
+        assert!(matches!(
+            parse(&argv("token hex 16")),
+            Ok(Command::Token(Token::Hex { bytes: 16 }))
+        ));
+        assert!(matches!(
+            parse(&argv("token password --length 12 --each-class")),
+            Ok(Command::Token(Token::Password {
+                length: 12,
+                each_class: true,
+                ..
+            }))
+        ));
+        let Ok(Command::Exec(cascade, command)) =
+            parse(&argv("exec --profile staging --dir cfg -- env -0"))
+        else {
+            panic!("exec did not parse");
+        };
+        assert_eq!(cascade.profile.as_deref(), Some("staging"));
+        assert_eq!(cascade.dir.as_deref(), Some("cfg"));
+        assert_eq!(command, ["env", "-0"]);
+    }
+
+    #[test]
+    fn mistakes_are_usage_errors() {
+        for line in [
+            "",
+            "frobnicate",
+            "token",
+            "token sha1",
+            "token hex x",
+            "check --nope",
+            "exec env",
+            "exec --",
+            "token password --prefix x",
+            "token database-url --user u",
+        ] {
+            assert!(
+                matches!(parse(&argv(line)), Err(Usage::Error(..))),
+                "{line}"
+            );
+        }
+    }
+}

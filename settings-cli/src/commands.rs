@@ -1,0 +1,235 @@
+//! What each command does, on top of the library's `Loader`.
+
+use std::path::Path;
+use std::process::{Command as Process, ExitCode};
+
+use settings::token::{self, DatabaseUrl, Password};
+use settings::{ExposeSecret, Loader, Origin, SecretString};
+
+use crate::args::{Cascade, Command, Token};
+
+pub fn run(command: Command) -> ExitCode {
+    match command {
+        Command::Token(kind) => token(kind),
+        Command::Check(cascade) => check(&cascade),
+        Command::List(cascade) => list(&cascade),
+        Command::Exec(cascade, command) => exec(&cascade, &command),
+    }
+}
+
+fn loader(cascade: &Cascade) -> Loader {
+    let mut loader = Loader::new();
+    if let Some(profile) = &cascade.profile {
+        loader = loader.profile(profile.clone());
+    }
+    if let Some(dir) = &cascade.dir {
+        loader = loader.dir(dir);
+    }
+    for file in &cascade.files {
+        loader = loader.file(file);
+    }
+    if let Some(dir) = &cascade.secrets_dir {
+        loader = loader.secrets_dir(dir);
+    }
+    loader.files_in_production(cascade.production_files)
+}
+
+fn token(kind: Token) -> ExitCode {
+    let made: Result<SecretString, token::TokenError> = match kind {
+        Token::ApiKey { prefix } => token::api_key(&prefix),
+        Token::Password {
+            length,
+            alphabet,
+            each_class,
+        } => Password {
+            length,
+            alphabet: alphabet.unwrap_or_else(|| token::DEFAULT_ALPHABET.to_owned()),
+            each_class,
+        }
+        .generate(),
+        Token::Hex { bytes } => token::hex(bytes),
+        Token::Urlsafe { bytes } => token::urlsafe(bytes),
+        Token::DatabaseUrl {
+            scheme,
+            user,
+            host,
+            port,
+            database,
+            length,
+        } => DatabaseUrl {
+            scheme,
+            user,
+            host,
+            port,
+            database,
+            password: Password::of_length(length),
+        }
+        .generate(),
+    };
+    match made {
+        // Printing the token is the point of the command.
+        Ok(secret) => {
+            println!("{}", secret.expose_secret());
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("settings token: {err}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn check(cascade: &Cascade) -> ExitCode {
+    let loader = loader(cascade);
+    let (sources, mut problems) = loader.sources();
+    let profile = sources.profile().to_owned();
+    let mut warnings = Vec::new();
+    let mut files = 0;
+    let mut variables = 0;
+    for file in sources.files() {
+        files += 1;
+        variables += file.definitions().count();
+        for (name, lines) in file.duplicates() {
+            let lines: Vec<String> = lines.iter().map(u32::to_string).collect();
+            problems.push(settings::source::SourceProblem::new(
+                file.path(),
+                lines.first().and_then(|l| l.parse().ok()),
+                format!(
+                    "`{name}` is defined {} times (lines {}); the last one wins",
+                    lines.len(),
+                    lines.join(", ")
+                ),
+            ));
+        }
+        if file.definitions().next().is_some() && !ignored_by_git(file.path()) {
+            warnings.push(format!(
+                "{} holds values but is not ignored by git: add it to .gitignore so it is never committed",
+                file.path().display()
+            ));
+        }
+    }
+    drop(sources);
+    // Everything the cascade defines, resolved as a load would: secret files, references.
+    if let Err(err) = loader.export() {
+        for problem in err.source_problems() {
+            // The files are read again by the export: their syntax errors are known already.
+            if !problems.contains(problem) {
+                problems.push(problem.clone());
+            }
+        }
+    }
+    for warning in &warnings {
+        eprintln!("warning: {warning}");
+    }
+    if problems.is_empty() {
+        println!("ok: profile {profile}, {files} files, {variables} definitions");
+        ExitCode::SUCCESS
+    } else {
+        for problem in &problems {
+            eprintln!("error: {problem}");
+        }
+        eprintln!(
+            "{} {} in the cascade of profile {profile}",
+            problems.len(),
+            if problems.len() == 1 {
+                "error"
+            } else {
+                "errors"
+            }
+        );
+        ExitCode::from(1)
+    }
+}
+
+/// True when git ignores `path`, or when git cannot tell (no git, not in a repository).
+fn ignored_by_git(path: &Path) -> bool {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path.file_name().map(Path::new).unwrap_or(path);
+    let status = Process::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["check-ignore", "-q"])
+        .arg(name)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    match status {
+        Ok(status) => status.code() != Some(1),
+        Err(_) => true,
+    }
+}
+
+fn list(cascade: &Cascade) -> ExitCode {
+    let loader = loader(cascade);
+    let (sources, problems) = loader.sources();
+    for problem in &problems {
+        eprintln!("error: {problem}");
+    }
+    use settings::Source as _;
+    for name in sources.defined_names() {
+        let origin = sources.origin(&name);
+        let reference = match sources.get(&name) {
+            Some(settings::source::RawValue::Text(value)) => {
+                match settings::store::Reference::parse(&value) {
+                    Some(Ok(reference)) => format!(" -> {reference}"),
+                    _ => String::new(),
+                }
+            }
+            _ => String::new(),
+        };
+        println!("{name}\t{}{reference}", describe(&origin));
+    }
+    if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn describe(origin: &Origin) -> String {
+    match origin {
+        Origin::Environment => "environment".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+fn exec(cascade: &Cascade, command: &[String]) -> ExitCode {
+    let export = match loader(cascade).export() {
+        Ok(export) => export,
+        Err(err) => {
+            eprintln!("settings exec: the settings could not be resolved; nothing was run.\n{err}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut process = Process::new(&command[0]);
+    process.args(&command[1..]);
+    // Each value is the one a load would see: the process environment's own where it wins,
+    // with references resolved and NAME_FILE read.
+    for var in export.vars() {
+        process.env(var.name(), var.expose_value());
+    }
+    run_replacing(process, &command[0])
+}
+
+#[cfg(unix)]
+fn run_replacing(mut process: Process, program: &str) -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    // Only returns on failure; on success the command is this process from now on.
+    let err = process.exec();
+    eprintln!("settings exec: cannot run `{program}`: {err}");
+    ExitCode::from(127)
+}
+
+#[cfg(not(unix))]
+fn run_replacing(mut process: Process, program: &str) -> ExitCode {
+    match process.status() {
+        Ok(status) => ExitCode::from(status.code().map_or(1, |c| c as u8)),
+        Err(err) => {
+            eprintln!("settings exec: cannot run `{program}`: {err}");
+            ExitCode::from(127)
+        }
+    }
+}
