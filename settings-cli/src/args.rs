@@ -78,7 +78,20 @@ Usage:
   settings token database-url --user U --host H --database D [--scheme postgres] [--port P] [--length 32]
                                                 a URL with a generated, percent-encoded password";
 
-pub const CHECK_HELP: &str = "\
+/// The options every cascade command takes, shared by their help texts.
+macro_rules! cascade_options {
+    () => {
+        "Cascade options (as the library's Loader):
+  --profile P           the profile (default: $ENVIRONMENT, else development)
+  --dir D               where the .env files are (default: the current directory)
+  --file F              also read this file (repeatable; it must exist)
+  --secrets-dir D       read secrets from files named after their variables
+  --production-files    let the production profile read .env files too"
+    };
+}
+
+pub const CHECK_HELP: &str = concat!(
+    "\
 settings check: check the .env cascade of a profile: syntax errors (by file and line), keys
 defined twice in a file, NAME and NAME_FILE both set, secret files that cannot be read, and
 store references that cannot be resolved. Warns when a .env file that holds values is not
@@ -86,38 +99,31 @@ ignored by git. Exits 1 when there are errors.
 
 Usage: settings check [cascade options]
 
-Cascade options (as the library's Loader):
-  --profile P           the profile (default: $ENVIRONMENT, else development)
-  --dir D               where the .env files are (default: the current directory)
-  --file F              also read this file (repeatable; it must exist)
-  --secrets-dir D       read secrets from files named after their variables
-  --production-files    let the production profile read .env files too";
+",
+    cascade_options!()
+);
 
-pub const LIST_HELP: &str = "\
+pub const LIST_HELP: &str = concat!(
+    "\
 settings list: every variable the cascade defines, with its source and never its value.
 
 Usage: settings list [cascade options]
 
-Cascade options (as the library's Loader):
-  --profile P           the profile (default: $ENVIRONMENT, else development)
-  --dir D               where the .env files are (default: the current directory)
-  --file F              also read this file (repeatable; it must exist)
-  --secrets-dir D       read secrets from files named after their variables
-  --production-files    let the production profile read .env files too";
+",
+    cascade_options!()
+);
 
-pub const EXEC_HELP: &str = "\
+pub const EXEC_HELP: &str = concat!(
+    "\
 settings exec: resolve the cascade, secret files and store references exactly as the library
 does, then run COMMAND with them in its environment (the process environment wins, as in a
 load). Prints no values. COMMAND replaces this process, so its exit code and signals are its own.
 
 Usage: settings exec [cascade options] -- COMMAND [ARGS...]
 
-Cascade options (as the library's Loader):
-  --profile P           the profile (default: $ENVIRONMENT, else development)
-  --dir D               where the .env files are (default: the current directory)
-  --file F              also read this file (repeatable; it must exist)
-  --secrets-dir D       read secrets from files named after their variables
-  --production-files    let the production profile read .env files too";
+",
+    cascade_options!()
+);
 
 pub fn parse(argv: &[String]) -> Result<Command, Usage> {
     let Some((command, rest)) = argv.split_first() else {

@@ -153,61 +153,40 @@ impl Resolver {
 
     #[cfg(feature = "aws")]
     fn resolve_ssm(&self, references: &[Reference], answers: &mut [Option<Resolved>]) {
-        let mut names: Vec<&str> = references
-            .iter()
-            .filter_map(|r| match r {
-                Reference::Ssm { name } => Some(name.as_str()),
-                _ => None,
-            })
-            .collect();
-        names.sort_unstable();
-        names.dedup();
-        let mut found: HashMap<&str, Resolved> = HashMap::new();
-        for batch in names.chunks(10) {
-            let answer = self.aws().and_then(|aws| aws.get_parameters(batch));
-            for name in batch {
-                let value = match &answer {
-                    Ok(values) => values
+        let name_of = ssm_name;
+        let found = in_batches(references, name_of, 10, |batch| {
+            let values = self.aws()?.get_parameters(batch)?;
+            Ok(batch
+                .iter()
+                .map(|name| {
+                    values
                         .get(*name)
                         .cloned()
-                        .ok_or_else(|| "not found (ParameterNotFound)".to_owned()),
-                    Err(err) => Err(err.clone()),
-                };
-                found.insert(name, value);
-            }
-        }
+                        .ok_or_else(|| "not found (ParameterNotFound)".to_owned())
+                })
+                .collect())
+        });
         for (i, reference) in references.iter().enumerate() {
-            if let Reference::Ssm { name } = reference {
-                answers[i] = found.get(name.as_str()).cloned();
+            if let Some(name) = name_of(reference) {
+                answers[i] = found.get(name).cloned();
             }
         }
     }
 
     #[cfg(feature = "aws")]
     fn resolve_secrets_manager(&self, references: &[Reference], answers: &mut [Option<Resolved>]) {
-        let mut ids: Vec<&str> = references
-            .iter()
-            .filter_map(|r| match r {
-                Reference::SecretsManager { id, .. } => Some(id.as_str()),
-                _ => None,
-            })
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let mut found: HashMap<&str, Resolved> = HashMap::new();
-        for batch in ids.chunks(20) {
-            let answer = self.aws().and_then(|aws| aws.batch_get_secrets(batch));
-            for id in batch {
-                let value = match &answer {
-                    Ok(values) => values
-                        .get(*id)
-                        .cloned()
-                        .unwrap_or_else(|| Err("not found (ResourceNotFoundException)".to_owned())),
-                    Err(err) => Err(err.clone()),
-                };
-                found.insert(id, value);
-            }
-        }
+        let id_of = secret_id;
+        let found = in_batches(references, id_of, 20, |batch| {
+            let mut values = self.aws()?.batch_get_secrets(batch)?;
+            Ok(batch
+                .iter()
+                .map(|id| {
+                    values
+                        .remove(*id)
+                        .unwrap_or_else(|| Err("not found (ResourceNotFoundException)".to_owned()))
+                })
+                .collect())
+        });
         for (i, reference) in references.iter().enumerate() {
             if let Reference::SecretsManager { id, key } = reference {
                 let secret = found.get(id.as_str()).cloned();
@@ -272,6 +251,44 @@ impl Resolver {
             }
         }
     }
+}
+
+#[cfg(feature = "aws")]
+fn ssm_name(reference: &Reference) -> Option<&str> {
+    match reference {
+        Reference::Ssm { name } => Some(name),
+        _ => None,
+    }
+}
+
+#[cfg(feature = "aws")]
+fn secret_id(reference: &Reference) -> Option<&str> {
+    match reference {
+        Reference::SecretsManager { id, .. } => Some(id),
+        _ => None,
+    }
+}
+
+/// Fetches the distinct keys that `key_of` picks from `references`, `size` per call of `fetch`
+/// (which answers each key of its batch, in order); a failed call fails every key of its batch.
+#[cfg(feature = "aws")]
+fn in_batches<'r>(
+    references: &'r [Reference],
+    key_of: impl Fn(&'r Reference) -> Option<&'r str>,
+    size: usize,
+    fetch: impl Fn(&[&'r str]) -> Result<Vec<Resolved>, String>,
+) -> HashMap<&'r str, Resolved> {
+    let mut keys: Vec<&str> = references.iter().filter_map(key_of).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut found = HashMap::new();
+    for batch in keys.chunks(size) {
+        match fetch(batch) {
+            Ok(values) => found.extend(batch.iter().copied().zip(values)),
+            Err(err) => found.extend(batch.iter().map(|key| (*key, Err(err.clone())))),
+        }
+    }
+    found
 }
 
 /// The value of `key` in a secret string that holds a JSON object.

@@ -182,25 +182,12 @@ impl Aws {
             &json!({ "Names": names, "WithDecryption": true }),
         )?;
         let mut values = HashMap::new();
-        for parameter in answer
-            .get("Parameters")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let (Some(name), Some(value)) = (
-                parameter.get("Name").and_then(Value::as_str),
-                parameter.get("Value").and_then(Value::as_str),
-            ) {
-                values.insert(name.to_owned(), Zeroizing::new(value.to_owned()));
-                // A selector (`name:3`, `name:label`) comes back as the plain name and its Selector.
-                if let Some(selector) = parameter.get("Selector").and_then(Value::as_str) {
-                    values.insert(
-                        format!("{name}{selector}"),
-                        Zeroizing::new(value.to_owned()),
-                    );
-                }
+        for (name, value, selector) in parameters(&answer) {
+            // A selector (`name:3`, `name:label`) comes back as the plain name and its Selector.
+            if let Some(selector) = selector {
+                values.insert(format!("{name}{selector}"), value.clone());
             }
+            values.insert(name, value);
         }
         Ok(values)
     }
@@ -218,19 +205,7 @@ impl Aws {
                 body["NextToken"] = Value::String(token.clone());
             }
             let answer = self.call("ssm", "AmazonSSM.GetParametersByPath", &body)?;
-            for parameter in answer
-                .get("Parameters")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let (Some(name), Some(value)) = (
-                    parameter.get("Name").and_then(Value::as_str),
-                    parameter.get("Value").and_then(Value::as_str),
-                ) {
-                    values.push((name.to_owned(), Zeroizing::new(value.to_owned())));
-                }
-            }
+            values.extend(parameters(&answer).map(|(name, value, _)| (name, value)));
             match answer.get("NextToken").and_then(Value::as_str) {
                 Some(next) if !next.is_empty() => token = Some(next.to_owned()),
                 _ => return Ok(values),
@@ -285,6 +260,22 @@ impl Aws {
         }
         Ok(found)
     }
+}
+
+/// The `(Name, Value, Selector)` of each parameter of an SSM answer.
+fn parameters(
+    answer: &Value,
+) -> impl Iterator<Item = (String, Zeroizing<String>, Option<String>)> + '_ {
+    let list = answer.get("Parameters").and_then(Value::as_array);
+    list.into_iter().flatten().filter_map(|parameter| {
+        let name = parameter.get("Name")?.as_str()?.to_owned();
+        let value = Zeroizing::new(parameter.get("Value")?.as_str()?.to_owned());
+        let selector = parameter
+            .get("Selector")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        Some((name, value, selector))
+    })
 }
 
 fn secret_string(secret: &Value) -> Result<Zeroizing<String>, String> {
