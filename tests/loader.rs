@@ -334,6 +334,16 @@ fn name_file_reads_a_secret_file() {
 }
 
 #[test]
+fn a_relative_name_file_in_a_file_is_relative_to_that_file() {
+    let dir = TempDir::new("relative-file");
+    dir.write("secrets/db_url", "postgres://relative\n");
+    dir.write(".env", "NAME=n\nDATABASE_URL_FILE=secrets/db_url\n");
+    // The load runs with another current directory than the files'.
+    let app: App = loader(&dir).load().unwrap();
+    assert_eq!(app.database_url.expose_secret(), "postgres://relative");
+}
+
+#[test]
 fn name_and_name_file_together_are_an_error() {
     let dir = TempDir::new("both");
     let secret = dir.write("db_url", "from-file-s3cret");

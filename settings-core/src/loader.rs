@@ -642,8 +642,14 @@ impl Sources<'_> {
                 let message = format!("both {name} and {file_var} are set; set only one of them");
                 Some((RawValue::Failed(message), layer))
             }
-            (_, Some((RawValue::Text(path), _))) => {
-                let path = PathBuf::from(path.as_str());
+            (_, Some((RawValue::Text(path), from))) => {
+                let mut path = PathBuf::from(path.as_str());
+                // A relative path written in a file is relative to that file, as in Compose.
+                if let (true, Layer::File(i)) = (path.is_relative(), &from)
+                    && let Some(dir) = self.files[*i].path().parent()
+                {
+                    path = dir.join(path);
+                }
                 Some((read_secret_file(&path), Layer::SecretFile(path)))
             }
             (_, Some((_, layer))) => {
