@@ -505,7 +505,8 @@ fn strict_mode_reports_typos_with_a_suggestion() {
         ]
     );
     assert!(
-        err.to_string().starts_with("2 problems in files:\n"),
+        err.to_string()
+            .starts_with("2 problems with the sources:\n"),
         "{err}"
     );
 }

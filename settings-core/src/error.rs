@@ -138,7 +138,7 @@ impl fmt::Display for Error {
             let n = self.sources.len();
             writeln!(
                 f,
-                "{n} {} in files:",
+                "{n} {} with the sources:",
                 if n == 1 { "problem" } else { "problems" }
             )?;
             for source in &self.sources {
@@ -151,9 +151,9 @@ impl fmt::Display for Error {
         match (count > 0, self.sources.is_empty()) {
             (true, true) => f.write_str("Set them in .env or as environment variables."),
             (true, false) => f.write_str(
-                "Fix the files, and set the settings in .env or as environment variables.",
+                "Fix the sources, and set the settings in .env or as environment variables.",
             ),
-            (false, _) => f.write_str("Fix the files above."),
+            (false, _) => f.write_str("Fix the problems above."),
         }
     }
 }
