@@ -182,9 +182,12 @@ impl Vault {
             500 | 502..=599 => Verdict::Retry,
             _ => Verdict::Done,
         };
-        self.http
-            .send(&request, judge)
-            .map_err(|err| format!("cannot reach {}: {err}", self.addr))
+        self.http.send(&request, judge).map_err(|err| {
+            format!(
+                "cannot reach {}: {err}; check VAULT_ADDR and that the server is up",
+                self.addr
+            )
+        })
     }
 
     /// The mount of `path` (its prefix, `secret/`) and its KV version.

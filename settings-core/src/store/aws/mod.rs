@@ -157,10 +157,11 @@ impl Aws {
                 _ => Verdict::Done,
             }
         };
-        let reply = self
-            .http
-            .send(&request, judge)
-            .map_err(|err| format!("cannot reach {endpoint}: {err}"))?;
+        let reply = self.http.send(&request, judge).map_err(|err| {
+            format!(
+                "cannot reach {endpoint}: {err}; check the network, AWS_REGION and AWS_ENDPOINT_URL"
+            )
+        })?;
         if reply.status == 200 {
             return serde_json::from_str(&reply.body)
                 .map_err(|_| "the answer is not valid JSON".to_owned());
