@@ -301,7 +301,8 @@ fn a_stopped_server_is_unreachable() {
         .unwrap_err();
     let text = err.to_string();
     assert!(
-        text.contains(&format!("cannot reach http://{addr}")),
+        text.contains(&format!("cannot reach http://{addr}"))
+            && text.contains("check VAULT_ADDR and that the server is up"),
         "{text}"
     );
     assert_eq!(err.problems().len(), 2);
