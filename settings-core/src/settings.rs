@@ -9,6 +9,11 @@ use crate::source::{Environment, Source, Vars};
 
 /// A struct whose fields are read from environment variables. Derive it with
 /// `#[derive(settings::Settings)]`; every method but the metadata is provided.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a settings struct",
+    label = "`{Self}` does not derive `Settings`",
+    note = "add #[derive(settings::Settings)] to `{Self}` to use it with #[settings(nested)]"
+)]
 pub trait Settings: Sized {
     /// The static description of the struct: fields, variable names, docs, defaults.
     const META: &'static StructMeta;
