@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts or stops the real secret-store servers the store tests run against, on loopback:
 #   OpenBao dev server      127.0.0.1:8200  (root token "root", KV v2 at secret/)
-#   OpenBao dev server      127.0.0.1:8201  (sealed, for the sealed-server test)
+#   OpenBao dev server      127.0.0.1:8300  (sealed, for the sealed-server test; 8201 and 8301 are their cluster ports)
 #   moto (SSM, Secrets Mgr) 127.0.0.1:5000  (no signature checks)
 #   moto with SigV4 checks  127.0.0.1:5001  (auth on after the first 3 actions)
 # Usage: scripts/stores.sh start | stop | status
@@ -46,15 +46,15 @@ start_one() { # name command...
 start() {
   install
   start_one bao "$VENV/bin/bao" server -dev -dev-root-token-id=root -dev-listen-address=127.0.0.1:8200
-  start_one bao-sealed "$VENV/bin/bao" server -dev -dev-root-token-id=root -dev-listen-address=127.0.0.1:8201
+  start_one bao-sealed "$VENV/bin/bao" server -dev -dev-root-token-id=root -dev-listen-address=127.0.0.1:8300
   start_one moto "$VENV/bin/moto_server" -H 127.0.0.1 -p 5000
   INITIAL_NO_AUTH_ACTION_COUNT=3 start_one moto-auth "$VENV/bin/moto_server" -H 127.0.0.1 -p 5001
   wait_for http://127.0.0.1:8200/v1/sys/health "OpenBao"
-  wait_for http://127.0.0.1:8201/v1/sys/health "OpenBao (to be sealed)"
+  wait_for http://127.0.0.1:8300/v1/sys/health "OpenBao (to be sealed)"
   wait_for http://127.0.0.1:5000/moto-api/ "moto"
   wait_for http://127.0.0.1:5001/moto-api/ "moto with auth"
-  VAULT_ADDR=http://127.0.0.1:8201 VAULT_TOKEN=root "$VENV/bin/bao" operator seal >/dev/null
-  echo "stores up: OpenBao 127.0.0.1:8200 (sealed one on 8201), moto 127.0.0.1:5000 (auth on 5001)"
+  VAULT_ADDR=http://127.0.0.1:8300 VAULT_TOKEN=root "$VENV/bin/bao" operator seal >/dev/null
+  echo "stores up: OpenBao 127.0.0.1:8200 (sealed one on 8300), moto 127.0.0.1:5000 (auth on 5001)"
 }
 
 stop() {

@@ -310,7 +310,7 @@ fn a_stopped_server_is_unreachable() {
 
 #[test]
 fn a_sealed_vault_says_so() {
-    require(SEALED_VAULT, "the sealed OpenBao (port 8201)");
+    require(SEALED_VAULT, "the sealed OpenBao (port 8300)");
     let dir = TempDir::new("vault-sealed");
     let reference = "vault:secret/app#K";
     let vars = pairs(&[("SHOPIFY_API_KEY", reference), ("DATABASE_URL", reference)]);

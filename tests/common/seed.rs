@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde_json::{Value, json};
 
 pub const VAULT: &str = "127.0.0.1:8200";
-pub const SEALED_VAULT: &str = "127.0.0.1:8201";
+pub const SEALED_VAULT: &str = "127.0.0.1:8300";
 pub const MOTO: &str = "127.0.0.1:5000";
 pub const MOTO_AUTH: &str = "127.0.0.1:5001";
 pub const ROOT_TOKEN: &str = "root";
