@@ -12,4 +12,12 @@ VAULT_ADDR=http://127.0.0.1:8200 VAULT_TOKEN=root .venv-stores/bin/bao kv put se
   SHOPIFY_API_KEY=shpat_example_only DATABASE_URL=postgres://etl:example@db/warehouse >/dev/null
 VAULT_ADDR=http://127.0.0.1:8200 VAULT_TOKEN=root cargo run -q --example vault --features vault
 
-cargo test --workspace --all-features "$@"
+log="$(mktemp)"
+status=0
+cargo test --workspace --all-features "$@" 2>&1 | tee "$log" || status=$?
+# One closing line for the whole run: cargo prints one `test result` per test binary, and the
+# last of them (a crate's doc tests) may well hold no test.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+rm -f "$log"
+exit "$status"
