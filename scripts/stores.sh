@@ -45,15 +45,18 @@ start_one() { # name command...
 
 start() {
   install
-  start_one bao "$VENV/bin/bao" server -dev -dev-root-token-id=root -dev-listen-address=127.0.0.1:8200
-  start_one bao-sealed "$VENV/bin/bao" server -dev -dev-root-token-id=root -dev-listen-address=127.0.0.1:8300
+  # A dev server writes its root token to $HOME/.vault-token: give each its own home, so the two
+  # do not race for one file, and the user's own token file is left alone.
+  mkdir -p "$RUN/home-bao" "$RUN/home-bao-sealed"
+  HOME="$PWD/$RUN/home-bao" start_one bao "$VENV/bin/bao" server -dev -dev-root-token-id=root -dev-listen-address=127.0.0.1:8200
+  HOME="$PWD/$RUN/home-bao-sealed" start_one bao-sealed "$VENV/bin/bao" server -dev -dev-root-token-id=root -dev-listen-address=127.0.0.1:8300
   start_one moto "$VENV/bin/moto_server" -H 127.0.0.1 -p 5000
   INITIAL_NO_AUTH_ACTION_COUNT=3 start_one moto-auth "$VENV/bin/moto_server" -H 127.0.0.1 -p 5001
   wait_for http://127.0.0.1:8200/v1/sys/health "OpenBao"
   wait_for http://127.0.0.1:8300/v1/sys/health "OpenBao (to be sealed)"
   wait_for http://127.0.0.1:5000/moto-api/ "moto"
   wait_for http://127.0.0.1:5001/moto-api/ "moto with auth"
-  VAULT_ADDR=http://127.0.0.1:8300 VAULT_TOKEN=root "$VENV/bin/bao" operator seal >/dev/null
+  HOME="$PWD/$RUN/home-bao-sealed" VAULT_ADDR=http://127.0.0.1:8300 VAULT_TOKEN=root "$VENV/bin/bao" operator seal >/dev/null
   echo "stores up: OpenBao 127.0.0.1:8200 (sealed one on 8300), moto 127.0.0.1:5000 (auth on 5001)"
 }
 

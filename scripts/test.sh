@@ -8,7 +8,7 @@ scripts/stores.sh start
 trap 'scripts/stores.sh stop' EXIT
 
 # The Vault example: a secret written with the bao CLI, read back through references.
-VAULT_ADDR=http://127.0.0.1:8200 VAULT_TOKEN=root .venv-stores/bin/bao kv put secret/pipeline/production \
+HOME="$PWD/target/stores/home-bao" VAULT_ADDR=http://127.0.0.1:8200 VAULT_TOKEN=root .venv-stores/bin/bao kv put secret/pipeline/production \
   SHOPIFY_API_KEY=shpat_example_only DATABASE_URL=postgres://etl:example@db/warehouse >/dev/null
 VAULT_ADDR=http://127.0.0.1:8200 VAULT_TOKEN=root cargo run -q --example vault --features vault
 

@@ -29,11 +29,12 @@ struct Pipeline {
     batch_size: u32,
 }
 
-/// Fast retries and short timeouts, so fault tests take milliseconds, not seconds.
+/// Fast retries, so fault tests take milliseconds, not seconds; timeouts generous enough for a
+/// busy machine (moto evaluates IAM policies in Python).
 fn quick() -> StoreOptions {
     StoreOptions {
-        connect_timeout: Duration::from_millis(500),
-        request_timeout: Duration::from_millis(800),
+        connect_timeout: Duration::from_secs(2),
+        request_timeout: Duration::from_secs(10),
         attempts: 3,
         base_delay: Duration::from_millis(5),
         throttle_delay: Duration::from_millis(10),
@@ -385,6 +386,10 @@ fn timeouts_are_bounded() {
     ]);
     let started = Instant::now();
     let err = vault_loader(&dir, &proxy.url()[7..], vars)
+        .store_options(StoreOptions {
+            request_timeout: Duration::from_millis(800),
+            ..quick()
+        })
         .load::<Pipeline>()
         .unwrap_err();
     let elapsed = started.elapsed();
