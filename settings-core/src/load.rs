@@ -384,17 +384,18 @@ impl<'s> Context<'s> {
 }
 
 /// Loads `T` from `source`; `sources` are problems already found with the sources themselves.
+/// The report is empty unless `with_report` asked for one.
 #[inline]
 pub(crate) fn run<T: Settings>(
     source: &dyn Source,
     sources: Vec<SourceProblem>,
     with_report: bool,
-) -> Result<(T, Option<Report>), Error> {
+) -> Result<(T, Report), Error> {
     let mut ctx = Context::new(source, T::META.prefix, sources, with_report);
     let value = T::__load(&mut ctx);
     match value {
         Some(value) if ctx.problems.is_empty() && ctx.sources.is_empty() => {
-            Ok((value, ctx.report.map(Report::new)))
+            Ok((value, Report::new(ctx.report.unwrap_or_default())))
         }
         _ => Err(Error::new(ctx.problems, ctx.sources, ctx.total)),
     }

@@ -234,10 +234,9 @@ impl Loader {
     /// Loads `T` and reports where each value came from.
     pub fn load_with_report<T: Settings>(&self) -> Result<(T, Report), Error> {
         self.load_inner::<T>(true)
-            .map(|(value, report)| (value, report.unwrap_or_else(|| Report::new(Vec::new()))))
     }
 
-    fn load_inner<T: Settings>(&self, with_report: bool) -> Result<(T, Option<Report>), Error> {
+    fn load_inner<T: Settings>(&self, with_report: bool) -> Result<(T, Report), Error> {
         let (sources, mut problems, resolve) = self.prepare();
         let overlay = Overlay::resolve(T::META, &sources, &*resolve);
         if self.strict {

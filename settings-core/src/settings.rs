@@ -60,7 +60,6 @@ pub trait Settings: Sized {
     /// Reads any [`Source`], and returns the [`Report`] too.
     fn from_source_with_report(source: &dyn Source) -> Result<(Self, Report), Error> {
         run::<Self>(source, Vec::new(), true)
-            .map(|(value, report)| (value, report.unwrap_or_else(empty)))
     }
 
     /// A `.env.example` file documenting every variable (see [`crate::docs::env_example`]).
@@ -72,8 +71,4 @@ pub trait Settings: Sized {
     fn markdown_table() -> String {
         crate::docs::markdown_table(Self::META)
     }
-}
-
-fn empty() -> Report {
-    Report::new(Vec::new())
 }

@@ -191,29 +191,3 @@ impl fmt::Display for SourceProblem {
         }
     }
 }
-
-/// Several sources; the first that defines a variable wins.
-pub struct Layered {
-    layers: Vec<Box<dyn Source>>,
-}
-
-impl Layered {
-    /// Layers in precedence order, highest first.
-    pub fn new(layers: Vec<Box<dyn Source>>) -> Self {
-        Layered { layers }
-    }
-}
-
-impl Source for Layered {
-    fn get(&self, name: &str) -> Option<RawValue> {
-        self.layers.iter().find_map(|layer| layer.get(name))
-    }
-
-    fn origin(&self, name: &str) -> Origin {
-        self.layers
-            .iter()
-            .find(|layer| layer.get(name).is_some())
-            // Asked only after `get` found the name, so some layer has it.
-            .map_or(Origin::Environment, |layer| layer.origin(name))
-    }
-}
