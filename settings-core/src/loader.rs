@@ -237,8 +237,9 @@ impl Loader {
     }
 
     fn load_inner<T: Settings>(&self, with_report: bool) -> Result<(T, Report), Error> {
-        let (sources, mut problems, resolve) = self.prepare();
-        let overlay = Overlay::resolve(T::META, &sources, &*resolve);
+        let (sources, mut problems, lazy) = self.prepare();
+        let resolve = |refs: &[Reference]| self.resolve(&lazy, &sources, refs);
+        let overlay = Overlay::resolve(T::META, &sources, &resolve);
         if self.strict {
             problems.extend(sources.unknown_variables(T::META, &self.profile_var()));
         }
@@ -252,45 +253,54 @@ impl Loader {
         })
     }
 
-    /// The sources with the store imports read, the problems so far, and the function that
-    /// resolves references (an error for each when no store feature is on).
-    #[allow(clippy::type_complexity)]
-    fn prepare(
-        &self,
-    ) -> (
-        Sources<'_>,
-        Vec<SourceProblem>,
-        Box<dyn Fn(&[Reference]) -> Vec<Resolved> + '_>,
-    ) {
+    /// The sources with the store imports read, and the problems so far. The store client is
+    /// made only when there is something to fetch: for imports here, for references on the
+    /// first call of [`Loader::resolve`]; a load without either does no store work at all.
+    fn prepare(&self) -> (Sources<'_>, Vec<SourceProblem>, LazyResolver) {
         #[cfg_attr(not(any(feature = "vault", feature = "aws")), allow(unused_mut))]
         let (mut sources, mut problems) = self.sources();
+        let lazy = LazyResolver::default();
         #[cfg(any(feature = "vault", feature = "aws"))]
-        {
-            let resolver = self.resolver(&sources);
+        if !self.stores.imports.is_empty() {
+            let resolver = lazy.0.get_or_init(|| self.resolver(&sources));
+            let mut layers = Vec::new();
             for import in &self.stores.imports {
                 match resolver.import(import) {
-                    Ok(pairs) => sources
-                        .imports
-                        .push(StoreLayer::new(import.location(), pairs)),
+                    Ok(pairs) => layers.push(StoreLayer::new(import.location(), pairs)),
                     Err(err) => {
                         problems.push(SourceProblem::new(Path::new(&import.location()), None, err))
                     }
                 }
             }
-            (
-                sources,
-                problems,
-                Box::new(move |refs: &[Reference]| resolver.resolve(refs)),
-            )
+            sources.imports = layers;
+        }
+        (sources, problems, lazy)
+    }
+
+    /// Resolves `references` in batches, making the store client on first use; each answer is
+    /// an error when no store feature is on.
+    fn resolve(
+        &self,
+        lazy: &LazyResolver,
+        sources: &Sources<'_>,
+        references: &[Reference],
+    ) -> Vec<Resolved> {
+        if references.is_empty() {
+            return Vec::new();
+        }
+        #[cfg(any(feature = "vault", feature = "aws"))]
+        {
+            lazy.0
+                .get_or_init(|| self.resolver(sources))
+                .resolve(references)
         }
         #[cfg(not(any(feature = "vault", feature = "aws")))]
         {
-            let resolve = |refs: &[Reference]| {
-                refs.iter()
-                    .map(|r| Err(format!("settings was built without the `aws` or `vault` feature, which {} references need", r.store())))
-                    .collect::<Vec<_>>()
-            };
-            (sources, problems, Box::new(resolve))
+            let _ = (lazy, sources);
+            references
+                .iter()
+                .map(|r| Err(format!("settings was built without the `aws` or `vault` feature, which {} references need", r.store())))
+                .collect()
         }
     }
 
@@ -299,7 +309,8 @@ impl Loader {
     /// `NAME_FILE`, the secrets directory's files, and environment variables that hold a
     /// reference. Each value is the one a load would see; references are resolved.
     pub fn export(&self) -> Result<Export, Error> {
-        let (sources, mut problems, resolve) = self.prepare();
+        let (sources, mut problems, lazy) = self.prepare();
+        let resolve = |refs: &[Reference]| self.resolve(&lazy, &sources, refs);
         let mut names = sources.defined_names();
         for name in self.env_names() {
             if let Some(base) = name.strip_suffix("_FILE") {
@@ -334,11 +345,7 @@ impl Loader {
                 None => {}
             }
         }
-        let references: Vec<Reference> = pending.iter().map(|(_, r)| r.clone()).collect();
-        for ((name, reference), answer) in pending.into_iter().zip(resolve(&references)) {
-            let origin = Origin::Store {
-                location: reference.to_string(),
-            };
+        for (name, answer, origin) in resolve_pending(pending, &resolve) {
             match answer {
                 Ok(value) => vars.push(Exported {
                     name,
@@ -814,14 +821,8 @@ impl<'a> Overlay<'a> {
                 break;
             }
         });
-        if !pending.is_empty() {
-            let references: Vec<Reference> = pending.iter().map(|(_, r)| r.clone()).collect();
-            for ((name, reference), answer) in pending.into_iter().zip(resolve(&references)) {
-                let origin = Origin::Store {
-                    location: reference.to_string(),
-                };
-                values.insert(name, (answer, origin));
-            }
+        for (name, answer, origin) in resolve_pending(pending, resolve) {
+            values.insert(name, (answer, origin));
         }
         Overlay { base, values }
     }
@@ -842,6 +843,29 @@ impl Source for Overlay<'_> {
             None => self.base.origin(name),
         }
     }
+}
+
+/// The store client of one load, made on first use.
+#[derive(Default)]
+struct LazyResolver(#[cfg(any(feature = "vault", feature = "aws"))] std::cell::OnceCell<Resolver>);
+
+/// Resolves the references of `pending` (variable, reference) in one batch: each variable
+/// with its answer and the reference as its origin.
+fn resolve_pending(
+    pending: Vec<(String, Reference)>,
+    resolve: &dyn Fn(&[Reference]) -> Vec<Resolved>,
+) -> impl Iterator<Item = (String, Resolved, Origin)> {
+    let references: Vec<Reference> = pending.iter().map(|(_, r)| r.clone()).collect();
+    let answers = resolve(&references);
+    pending
+        .into_iter()
+        .zip(answers)
+        .map(|((name, reference), answer)| {
+            let origin = Origin::Store {
+                location: reference.to_string(),
+            };
+            (name, answer, origin)
+        })
 }
 
 /// A problem with one variable outside any struct, placed at its origin.
