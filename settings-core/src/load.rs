@@ -238,17 +238,11 @@ impl<'s> Context<'s> {
                 Some(RawValue::Text(text)) if text.is_empty() => empty = true,
                 Some(RawValue::Text(text)) => return Fetch::Text(text, which),
                 Some(RawValue::NotUnicode) => {
-                    self.not_unicode(field, expected, which);
+                    self.unreadable(field, expected, which, None);
                     return Fetch::Failed;
                 }
                 Some(RawValue::Failed(message)) => {
-                    let (origin, found_as) = self.origin(field, which);
-                    let kind = ProblemKind::Unavailable {
-                        origin,
-                        found_as,
-                        message,
-                    };
-                    self.problem(field, expected(), kind);
+                    self.unreadable(field, expected, which, Some(message));
                     return Fetch::Failed;
                 }
                 None => {}
@@ -257,20 +251,27 @@ impl<'s> Context<'s> {
         Fetch::Missing { empty }
     }
 
+    /// Records a value the source found but could not hand over: not UTF-8 (`message` is
+    /// `None`), or failed for the reason in `message`.
     #[cold]
     #[inline(never)]
-    fn not_unicode(
+    fn unreadable(
         &mut self,
         field: &'static FieldMeta,
         expected: &dyn Fn() -> Cow<'static, str>,
         which: usize,
+        message: Option<String>,
     ) {
         let (origin, found_as) = self.origin(field, which);
-        self.problem(
-            field,
-            expected(),
-            ProblemKind::NotUnicode { origin, found_as },
-        );
+        let kind = match message {
+            None => ProblemKind::NotUnicode { origin, found_as },
+            Some(message) => ProblemKind::Unavailable {
+                origin,
+                found_as,
+                message,
+            },
+        };
+        self.problem(field, expected(), kind);
     }
 
     /// Records where a value was found, when a report is being kept.
