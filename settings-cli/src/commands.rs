@@ -81,7 +81,14 @@ fn token(kind: Token) -> ExitCode {
 
 fn check(cascade: &Cascade) -> ExitCode {
     let loader = loader(cascade);
-    let (sources, mut problems) = loader.sources();
+    // Everything the cascade defines, resolved as a load would: the files' syntax, secret
+    // files, references. The export reads the files itself and reports what is wrong with them.
+    let mut problems = match loader.export() {
+        Ok(_) => Vec::new(),
+        Err(err) => err.source_problems().to_vec(),
+    };
+    // What only `check` looks at: keys defined twice, and files git would commit.
+    let (sources, _reported_above) = loader.sources();
     let profile = sources.profile().to_owned();
     let mut warnings = Vec::new();
     let mut files = 0;
@@ -90,14 +97,14 @@ fn check(cascade: &Cascade) -> ExitCode {
         files += 1;
         variables += file.definitions().count();
         for (name, lines) in file.duplicates() {
-            let lines: Vec<String> = lines.iter().map(u32::to_string).collect();
+            let shown: Vec<String> = lines.iter().map(u32::to_string).collect();
             problems.push(settings::source::SourceProblem::new(
                 file.path(),
-                lines.first().and_then(|l| l.parse().ok()),
+                lines.first().copied(),
                 format!(
                     "`{name}` is defined {} times (lines {}); the last one wins",
                     lines.len(),
-                    lines.join(", ")
+                    shown.join(", ")
                 ),
             ));
         }
@@ -106,16 +113,6 @@ fn check(cascade: &Cascade) -> ExitCode {
                 "{} holds values but is not ignored by git: add it to .gitignore so it is never committed",
                 file.path().display()
             ));
-        }
-    }
-    drop(sources);
-    // Everything the cascade defines, resolved as a load would: secret files, references.
-    if let Err(err) = loader.export() {
-        for problem in err.source_problems() {
-            // The files are read again by the export: their syntax errors are known already.
-            if !problems.contains(problem) {
-                problems.push(problem.clone());
-            }
         }
     }
     for warning in &warnings {
