@@ -123,8 +123,14 @@ impl Vault {
     }
 
     fn approle_login(&self, role: &str, secret: &str) -> Result<Zeroizing<String>, Failure> {
-        let body = serde_json::json!({ "role_id": role, "secret_id": secret }).to_string();
-        let body = Zeroizing::new(body);
+        // Built as text, not as a serde_json::Value, so that no copy of the secret id outlives
+        // this function unwiped.
+        let role = Value::from(role).to_string();
+        let secret = Zeroizing::new(serde_json::to_string(secret).unwrap_or_default());
+        let body = Zeroizing::new(format!(
+            "{{\"role_id\":{role},\"secret_id\":{}}}",
+            secret.as_str()
+        ));
         let reply = self
             .send(
                 "POST",
