@@ -384,3 +384,31 @@ fn structs_with_no_variables_load() {
     assert!(only.cache.is_empty());
     assert_eq!(format!("{only:?}"), "OnlySkipped { .. }");
 }
+
+#[test]
+fn a_list_with_many_bad_items_describes_the_first_five_and_counts_the_rest() {
+    #[derive(Settings)]
+    struct Ports {
+        ports: Vec<u16>,
+    }
+    let raw: Vec<String> = (0..100).map(|i| format!("x{i}")).collect();
+    let err = Ports::from_vars([("PORTS", raw.join(","))]).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("item 5 (\"x4\"): invalid digit found in string; and 95 more invalid items"),
+        "{text}"
+    );
+    assert!(!text.contains("item 6"), "{text}");
+}
+
+#[test]
+fn a_duration_too_long_for_u128_nanoseconds_is_refused_not_wrapped() {
+    #[derive(Settings)]
+    struct Timeout {
+        timeout: std::time::Duration,
+    }
+    let err = Timeout::from_vars([("TIMEOUT", "340282366920938463463374607431.999999999")])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("duration is too long"), "{err}");
+}

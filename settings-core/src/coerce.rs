@@ -130,6 +130,9 @@ where
     }
 }
 
+/// How many invalid items of a list are described; the rest are counted.
+const MAX_ITEM_FAILURES: usize = 5;
+
 /// `Vec<T>`: splits on the field's delimiter, trims each item and skips empty ones.
 pub struct List<C>(pub C);
 
@@ -137,18 +140,30 @@ impl<T, C: Coerce<T>> Coerce<Vec<T>> for List<C> {
     fn coerce(&self, raw: &str, field: &FieldMeta) -> Result<Vec<T>, String> {
         let mut items = Vec::new();
         let mut failures = Vec::new();
+        let mut failed = 0;
         let mut index = 0;
         for_each_item(raw, field.delimiter, |piece| {
             index += 1;
             match self.0.coerce(piece, field) {
                 Ok(item) => items.push(item),
-                Err(reason) if field.secret => failures.push(format!("item {index}: {reason}")),
+                Err(_) if failed >= MAX_ITEM_FAILURES => failed += 1,
+                Err(reason) if field.secret => {
+                    failed += 1;
+                    failures.push(format!("item {index}: {reason}"));
+                }
                 Err(reason) => {
+                    failed += 1;
                     let shown = show_input(piece);
                     failures.push(format!("item {index} ({shown}): {reason}"));
                 }
             }
         });
+        if failed > MAX_ITEM_FAILURES {
+            failures.push(format!(
+                "and {} more invalid items",
+                failed - MAX_ITEM_FAILURES
+            ));
+        }
         if failures.is_empty() {
             Ok(items)
         } else {

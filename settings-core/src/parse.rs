@@ -188,7 +188,9 @@ fn decimal_to_nanos(text: &str, scale: u128) -> Result<Option<u128>, String> {
     let mut place = scale;
     for digit in fraction.bytes().take(30) {
         place /= 10;
-        nanos += u128::from(digit - b'0') * place;
+        nanos = nanos
+            .checked_add(u128::from(digit - b'0') * place)
+            .ok_or_else(too_long)?;
     }
     Ok(Some(nanos))
 }
@@ -235,6 +237,9 @@ mod tests {
             "1..5s",
             "-3s",
             "99999999999999999999999d",
+            // u128::MAX nanoseconds, then a fraction that would overflow the sum.
+            "340282366920938463463374607431.999999999",
+            "340282366920938463463374607431768211455ns",
         ] {
             assert!(parse_duration(bad).is_err(), "{bad} should fail");
         }

@@ -5,25 +5,62 @@ pub const REDACTED: &str = "[REDACTED]";
 
 const WITHHELD: &str = "the parser's message is withheld because it could reveal the secret value";
 
+/// The longest parser message kept for a secret field; a longer one is cut before it is checked.
+const MAX_MESSAGE_CHARS: usize = 500;
+
+/// The length of a run of characters that a message may not share with a secret input.
+const RUN: usize = 4;
+
 /// Makes a parser's error message safe to show for a secret field whose input was `raw`.
 ///
-/// Quoted fragments (`'…'`, `"…"`, `` `…` ``) are replaced by `[REDACTED]`, since parsers quote
-/// the input they reject. If the input, its trimmed form, or any list item of it (split on
-/// `delimiter`) still appears anywhere, the whole message is withheld.
+/// The message is withheld whole when it shares a run of four or more characters with the input
+/// (as written, or escaped the way `{:?}` escapes it), or holds the input or any list item of it
+/// (split on `delimiter`) that is shorter than that. A message kept has its quoted fragments
+/// (`'…'`, `"…"`, `` `…` ``) replaced by `[REDACTED]` all the same, since parsers quote the input
+/// they reject, sometimes transformed.
 pub fn scrub(message: &str, raw: &str, delimiter: &str) -> String {
-    let unquoted = redact_quoted(message);
-    let mut pieces = vec![raw, raw.trim()];
-    if !delimiter.is_empty() {
-        pieces.extend(raw.split(delimiter).map(str::trim));
+    let message: String = message.chars().take(MAX_MESSAGE_CHARS).collect();
+    if leaks(&message, raw, delimiter) {
+        WITHHELD.to_owned()
+    } else {
+        redact_quoted(&message)
     }
-    let escaped = raw.escape_debug().to_string();
-    let leaks = pieces
-        .iter()
-        .copied()
-        .chain(std::iter::once(escaped.as_str()))
-        .filter(|piece| !piece.is_empty())
-        .any(|piece| unquoted.contains(piece));
-    if leaks { WITHHELD.to_owned() } else { unquoted }
+}
+
+/// True when `message` shares a run of [`RUN`] characters with `raw` or its escaped form, or
+/// holds a shorter piece of it whole.
+fn leaks(message: &str, raw: &str, delimiter: &str) -> bool {
+    // Every run of up to RUN characters of the message, looked up in constant time, so that a
+    // long input (a list of many thousands of items) costs time in proportion to its length.
+    let mut runs = std::collections::HashSet::new();
+    let starts: Vec<usize> = message.char_indices().map(|(i, _)| i).collect();
+    for (n, &start) in starts.iter().enumerate() {
+        for len in 1..=RUN {
+            let end = starts.get(n + len).copied().unwrap_or(message.len());
+            runs.insert(&message[start..end]);
+            if end == message.len() {
+                break;
+            }
+        }
+    }
+    let escaped = zeroize::Zeroizing::new(raw.escape_debug().to_string());
+    let shares_run = |text: &str| {
+        let ends: Vec<usize> = text
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain(std::iter::once(text.len()))
+            .collect();
+        ends.windows(RUN + 1)
+            .any(|w| runs.contains(&text[w[0]..w[RUN]]))
+    };
+    if shares_run(raw) || shares_run(&escaped) {
+        return true;
+    }
+    let short = |piece: &str| {
+        let piece = piece.trim();
+        !piece.is_empty() && piece.chars().count() < RUN && runs.contains(piece)
+    };
+    short(raw) || (!delimiter.is_empty() && raw.split(delimiter).any(short))
 }
 
 fn redact_quoted(message: &str) -> String {
@@ -72,7 +109,7 @@ mod tests {
     #[test]
     fn quoted_fragments_are_redacted() {
         assert_eq!(
-            scrub("invalid value 'hunter2x' at 3", "zzz", ","),
+            scrub("invalid value 'HUNTER2X' at 3", "hunter2x", ","),
             "invalid value [REDACTED] at 3"
         );
         assert_eq!(
@@ -86,6 +123,34 @@ mod tests {
         assert_eq!(scrub("bad input hunter2 here", "hunter2", ","), WITHHELD);
         assert_eq!(scrub("bad item abc", "xyz, abc", ","), WITHHELD);
         assert_eq!(scrub("plain failure", "hunter2", ","), "plain failure");
+        assert_eq!(scrub("item 2 is bad", "qq,2", ","), WITHHELD);
+    }
+
+    #[test]
+    fn a_message_sharing_four_characters_with_the_input_is_withheld() {
+        // A `{s:?}` message around a quote: the quoted part is cut short by the inner quote.
+        let raw = "ab\"cdefghSECRET";
+        let message = format!("unknown mode {raw:?}");
+        assert_eq!(scrub(&message, raw, ","), WITHHELD);
+        // Escaped the way Debug escapes it: every run of the raw text is broken by a backslash.
+        let raw = "a\"b\"c\"d\"e\"f";
+        assert_eq!(scrub(&format!("no {raw:?}"), raw, ","), WITHHELD);
+        assert_eq!(scrub("ends in CRET", "SECRET", ","), WITHHELD);
+        assert_eq!(
+            scrub("no overlap at all", "zzqzzqzz", ","),
+            "no overlap at all"
+        );
+    }
+
+    #[test]
+    fn a_long_list_is_checked_item_by_item() {
+        let raw = (0..20_000)
+            .map(|i| format!("bad{i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let message = "item 1: invalid digit found in string";
+        assert_eq!(scrub(message, &raw, ","), message);
+        assert_eq!(scrub("item 1: bad19999", &raw, ","), WITHHELD);
     }
 
     #[test]

@@ -136,7 +136,8 @@ impl<'a> Field<'a> {
         let optional = option_inner(&field.ty);
         let value_ty = optional.unwrap_or(&field.ty);
         let shape = Shape::of(value_ty);
-        let type_secret = attrs.parse_with.is_none() && shape.is_secret();
+        // A secret type stays secret whatever parses it.
+        let type_secret = shape.is_secret();
         if let Some(d) = &attrs.delimiter
             && !shape.is_list()
         {
