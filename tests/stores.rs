@@ -372,6 +372,89 @@ fn client_errors_are_not_retried() {
 }
 
 #[test]
+fn a_vault_error_body_is_never_printed() {
+    let dir = TempDir::new("vault-echo");
+    let proxy = Proxy::start(VAULT);
+    // A server (or a gateway in front of it) that quotes the token it was sent.
+    proxy.fail_next([Fault::Status(
+        400,
+        "{\"errors\":[\"permission check failed for token hvs.s3cret-echo\"]}",
+    )]);
+    let vars = pairs(&[
+        ("SHOPIFY_API_KEY", "vault:secret/x#K"),
+        ("DATABASE_URL", "vault:secret/x#K"),
+        ("VAULT_TOKEN", "hvs.s3cret-echo"),
+    ]);
+    let err = vault_loader(&dir, &proxy.url()[7..], vars)
+        .load::<Pipeline>()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("refused as invalid (400)"), "{text}");
+    assert!(!text.contains("s3cret-echo"), "{text}");
+}
+
+#[test]
+fn an_aws_error_message_is_never_printed_only_its_code() {
+    let dir = TempDir::new("aws-echo");
+    let proxy = Proxy::start(MOTO);
+    proxy.fail_next([
+        Fault::Status(
+            400,
+            "{\"__type\":\"AccessDeniedException\",\"message\":\"no access to s3cret-name-echo\"}",
+        ),
+        Fault::Status(400, "{\"__type\":\"s3cret-code-echo here\"}"),
+    ]);
+    let vars = pairs(&[
+        ("SHOPIFY_API_KEY", "ssm:/app/s3cret-name-echo"),
+        ("DATABASE_URL", "secretsmanager:app#s3cret-code-echo"),
+    ]);
+    let err = aws_loader(&dir, &proxy.url(), vars)
+        .load::<Pipeline>()
+        .unwrap_err();
+    let problems: Vec<String> = err
+        .problems()
+        .iter()
+        .map(|p| match &p.kind {
+            ProblemKind::Unavailable { message, .. } => message.clone(),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            "permission denied: check the credentials and their IAM policy (AccessDeniedException, HTTP 400)",
+            "the request failed (HTTP 400)",
+        ],
+        "{err}"
+    );
+}
+
+#[test]
+fn an_answer_over_the_size_limit_is_refused_at_once() {
+    let dir = TempDir::new("vault-big");
+    let proxy = Proxy::start(VAULT);
+    proxy.fail_next([Fault::Big(9 * 1024 * 1024)]);
+    let vars = pairs(&[
+        ("SHOPIFY_API_KEY", "vault:secret/x#K"),
+        ("DATABASE_URL", "vault:secret/x#K"),
+    ]);
+    let err = vault_loader(&dir, &proxy.url()[7..], vars)
+        .load::<Pipeline>()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("the answer is larger than 8 MiB; refused"),
+        "{text}"
+    );
+    assert!(!text.contains("cannot reach"), "{text}");
+    assert_eq!(
+        proxy.requests(),
+        1,
+        "a reply too large is not asked for again"
+    );
+}
+
+#[test]
 fn timeouts_are_bounded() {
     let dir = TempDir::new("vault-timeout");
     let proxy = Proxy::start(VAULT);

@@ -16,6 +16,8 @@ pub enum Fault {
     Status(u16, &'static str),
     /// Holds the request for this long without answering, then drops it.
     Hang(Duration),
+    /// Answers 200 with a JSON string body of this many bytes.
+    Big(usize),
 }
 
 pub struct Proxy {
@@ -80,6 +82,16 @@ fn serve(
             let _ = client.write_all(response.as_bytes());
         }
         Some(Fault::Hang(duration)) => std::thread::sleep(duration),
+        Some(Fault::Big(size)) => {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {size}\r\nconnection: close\r\n\r\n"
+            );
+            let mut body = vec![b' '; size];
+            body[0] = b'"';
+            body[size - 1] = b'"';
+            let _ = client.write_all(head.as_bytes());
+            let _ = client.write_all(&body);
+        }
         None => {
             let Ok(mut server) = TcpStream::connect(upstream) else {
                 return;

@@ -102,23 +102,25 @@ impl Http {
     }
 
     /// Sends `request`, retrying connection failures and the answers `judge` calls retryable.
-    /// `Err` is a transport failure after the last attempt, described without any secret.
+    /// `Err` is a transport failure after the last attempt, or an answer refused at once,
+    /// described without any secret.
     pub fn send(
         &self,
         request: &Request,
         judge: impl Fn(&Reply) -> Verdict,
-    ) -> Result<Reply, String> {
+    ) -> Result<Reply, Failure> {
         let attempts = self.options.attempts.max(1);
         let mut last_error = String::new();
         for attempt in 0..attempts {
             let base = match self.send_once(request) {
+                Err(Failure::Final(err)) => return Err(Failure::Final(err)),
                 Ok(reply) => match judge(&reply) {
                     Verdict::Done => return Ok(reply),
                     _ if attempt + 1 == attempts => return Ok(reply),
                     Verdict::Retry => self.options.base_delay,
                     Verdict::Throttled => self.options.throttle_delay,
                 },
-                Err(err) => {
+                Err(Failure::Retry(err)) => {
                     last_error = err;
                     self.options.base_delay
                 }
@@ -127,10 +129,10 @@ impl Http {
                 std::thread::sleep(backoff(base, attempt));
             }
         }
-        Err(last_error)
+        Err(Failure::Retry(last_error))
     }
 
-    fn send_once(&self, request: &Request) -> Result<Reply, String> {
+    fn send_once(&self, request: &Request) -> Result<Reply, Failure> {
         let mut builder = ureq::http::Request::builder()
             .method(request.method)
             .uri(&request.url);
@@ -139,19 +141,51 @@ impl Http {
         }
         let http_request = builder
             .body(request.body.clone())
-            .map_err(|err| format!("invalid request: {err}"))?;
-        let mut response = self.agent.run(http_request).map_err(describe)?;
+            .map_err(|err| Failure::Final(format!("invalid request: {err}")))?;
+        let mut response = self
+            .agent
+            .run(http_request)
+            .map_err(|err| Failure::Retry(describe(err)))?;
         let status = response.status().as_u16();
         let body = response
             .body_mut()
             .with_config()
-            .limit(8 * 1024 * 1024)
+            .limit(MAX_REPLY_BYTES)
             .read_to_string()
-            .map_err(describe)?;
+            .map_err(|err| match err {
+                // The server answered; asking again would bring the same answer.
+                ureq::Error::BodyExceedsLimit(_) => Failure::Final(format!(
+                    "the answer is larger than {} MiB; refused",
+                    MAX_REPLY_BYTES / (1024 * 1024)
+                )),
+                other => Failure::Retry(describe(other)),
+            })?;
         Ok(Reply {
             status,
             body: Zeroizing::new(body),
         })
+    }
+}
+
+/// The largest answer read from a store.
+const MAX_REPLY_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Why a request failed, and whether another attempt is worth making.
+pub(crate) enum Failure {
+    /// The connection failed or timed out: the server could not be reached.
+    Retry(String),
+    /// The server was reached, but what it sent is refused (too large); asking again would
+    /// bring the same answer.
+    Final(String),
+}
+
+impl Failure {
+    /// The failure for a person, `server` being the address as the user configured it.
+    pub fn describe(&self, server: &str, check: &str) -> String {
+        match self {
+            Failure::Retry(err) => format!("cannot reach {server}: {err}; {check}"),
+            Failure::Final(err) => format!("{server}: {err}"),
+        }
     }
 }
 

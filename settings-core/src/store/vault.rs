@@ -188,11 +188,8 @@ impl Vault {
             500 | 502..=599 => Verdict::Retry,
             _ => Verdict::Done,
         };
-        self.http.send(&request, judge).map_err(|err| {
-            format!(
-                "cannot reach {}: {err}; check VAULT_ADDR and that the server is up",
-                self.addr
-            )
+        self.http.send(&request, judge).map_err(|failure| {
+            failure.describe(&self.addr, "check VAULT_ADDR and that the server is up")
         })
     }
 
@@ -313,27 +310,25 @@ fn parse(body: &str) -> Result<Value, Failure> {
     serde_json::from_str(body).map_err(|_| "the answer is not valid JSON".to_owned())
 }
 
-/// What a status means, with what to do. The token never appears.
+/// What a status means, with what to do. The server's own text is never shown: a server (or
+/// something in front of it) may echo the token or the path it was sent; it is read only to
+/// recognise a sealed Vault.
 fn status_text(status: u16, reply: &Reply) -> String {
-    let detail = serde_json::from_str::<Value>(&reply.body)
+    let sealed = serde_json::from_str::<Value>(&reply.body)
         .ok()
         .and_then(|json| {
-            json.get("errors")?
-                .as_array()?
-                .first()?
-                .as_str()
-                .map(str::to_owned)
+            let errors = json.get("errors")?.as_array()?;
+            Some(errors.iter().any(|e| e.as_str() == Some("Vault is sealed")))
         })
-        .filter(|text| text.len() < 200)
-        .unwrap_or_default();
+        .unwrap_or(false);
     match status {
+        400 => "the request was refused as invalid (400)".to_owned(),
         403 => "permission denied (403): the token lacks a policy for this path, or has expired"
             .to_owned(),
-        503 if detail.contains("sealed") => {
-            "Vault is sealed (503): unseal it, then retry".to_owned()
-        }
+        503 if sealed => "Vault is sealed (503): unseal it, then retry".to_owned(),
         404 => "not found (404)".to_owned(),
-        _ if detail.is_empty() => format!("unexpected answer (HTTP {status})"),
-        _ => format!("HTTP {status}: {detail}"),
+        429 => "rate limited (429), even after retries".to_owned(),
+        500..=599 => format!("server error (HTTP {status}), even after retries"),
+        _ => format!("unexpected answer (HTTP {status})"),
     }
 }

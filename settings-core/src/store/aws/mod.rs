@@ -58,10 +58,9 @@ pub(crate) struct Aws {
     secrets_manager_endpoint: String,
 }
 
-/// An AWS error: the `__type` (without its namespace) and the message.
+/// An AWS error: the `__type` (without its namespace) and the status. The message is not kept.
 struct AwsError {
     kind: String,
-    message: String,
     status: u16,
 }
 
@@ -157,9 +156,10 @@ impl Aws {
                 _ => Verdict::Done,
             }
         };
-        let reply = self.http.send(&request, judge).map_err(|err| {
-            format!(
-                "cannot reach {endpoint}: {err}; check the network, AWS_REGION and AWS_ENDPOINT_URL"
+        let reply = self.http.send(&request, judge).map_err(|failure| {
+            failure.describe(
+                endpoint,
+                "check the network, AWS_REGION and AWS_ENDPOINT_URL",
             )
         })?;
         if reply.status == 200 {
@@ -250,10 +250,8 @@ impl Aws {
                     .get("ErrorCode")
                     .and_then(Value::as_str)
                     .unwrap_or("Error");
-                let message = error.get("Message").and_then(Value::as_str).unwrap_or("");
                 let error = AwsError {
                     kind: kind.to_owned(),
-                    message: message.to_owned(),
                     status: 200,
                 };
                 found.insert(id.to_owned(), Err(describe(&error)));
@@ -294,14 +292,8 @@ fn aws_error(reply: &Reply) -> Option<AwsError> {
     if let Ok(json) = serde_json::from_str::<Value>(&reply.body) {
         let kind = json.get("__type").and_then(Value::as_str)?;
         let kind = kind.rsplit_once('#').map_or(kind, |(_, k)| k);
-        let message = json
-            .get("message")
-            .or_else(|| json.get("Message"))
-            .and_then(Value::as_str)
-            .unwrap_or("");
         return Some(AwsError {
             kind: kind.to_owned(),
-            message: message.to_owned(),
             status: reply.status,
         });
     }
@@ -312,12 +304,12 @@ fn aws_error(reply: &Reply) -> Option<AwsError> {
     };
     between("<Code>", "</Code>").map(|kind| AwsError {
         kind,
-        message: between("<Message>", "</Message>").unwrap_or_default(),
         status: reply.status,
     })
 }
 
-/// An AWS error for a person. Messages of AWS name resources, never secret values.
+/// An AWS error for a person: the error code and our own advice. The server's message is never
+/// shown: it may quote what it was sent (a parameter name that was a secret, a key id).
 fn describe(error: &AwsError) -> String {
     let advice = match error.kind.as_str() {
         "ParameterNotFound" | "ResourceNotFoundException" | "ParameterVersionNotFound" => {
@@ -330,13 +322,28 @@ fn describe(error: &AwsError) -> String {
         "SignatureDoesNotMatch" => "signature rejected: check AWS_SECRET_ACCESS_KEY",
         "ExpiredTokenException" | "ExpiredToken" => "the session token has expired",
         "DecryptionFailure" => "cannot decrypt: check the KMS key policy",
+        "ValidationException" | "InvalidParameterException" | "InvalidRequestException" => {
+            "the request was refused as invalid: check the name"
+        }
         kind if THROTTLING.contains(&kind) => "throttled: too many requests, even after retries",
-        _ => "",
+        _ => "the request failed",
     };
-    let message: String = error.message.chars().take(200).collect();
-    match (advice.is_empty(), message.is_empty()) {
-        (false, true) => format!("{advice} ({})", error.kind),
-        (false, false) => format!("{advice} ({}: {message})", error.kind),
-        (true, _) => format!("{} (HTTP {}): {message}", error.kind, error.status),
+    // An error code is an identifier; anything else in its place is not shown either.
+    let code_like = !error.kind.is_empty()
+        && error.kind.len() <= 64
+        && error
+            .kind
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.');
+    // A failure inside a batch answer arrives with HTTP 200: no status is worth showing then.
+    let status = (error.status != 200).then(|| format!("HTTP {}", error.status));
+    let parts: Vec<&str> = [code_like.then_some(error.kind.as_str()), status.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    if parts.is_empty() {
+        advice.to_owned()
+    } else {
+        format!("{advice} ({})", parts.join(", "))
     }
 }
