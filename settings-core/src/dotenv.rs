@@ -11,7 +11,11 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
+use crate::files::{FileError, read_text_capped};
 use crate::source::{Origin, RawValue, Source, SourceProblem};
+
+/// The largest `.env` file read: 1 MiB. A larger one is refused, not truncated.
+pub const MAX_ENV_FILE_BYTES: u64 = 1024 * 1024;
 
 /// The variables of one `.env` file, each with the line that defined it.
 pub struct DotEnvFile {
@@ -25,20 +29,11 @@ impl DotEnvFile {
     /// Reads and parses `path`. `Ok(None)` when the file does not exist; every malformed line is
     /// reported, by number.
     pub fn read(path: &Path) -> Result<Option<DotEnvFile>, Vec<SourceProblem>> {
-        let text = match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(err) => {
-                return Err(vec![SourceProblem::new(
-                    path,
-                    None,
-                    format!("cannot be read: {err}"),
-                )]);
-            }
-        };
-        let text = match String::from_utf8(text) {
-            Ok(text) => Zeroizing::new(text),
-            Err(_) => return Err(vec![SourceProblem::new(path, None, "is not valid UTF-8")]),
+        let text = match read_text_capped(path, MAX_ENV_FILE_BYTES) {
+            Ok(Some(text)) => text,
+            Ok(None) => return Err(vec![SourceProblem::new(path, None, "is not valid UTF-8")]),
+            Err(FileError::NotFound) => return Ok(None),
+            Err(err) => return Err(vec![SourceProblem::new(path, None, err.to_string())]),
         };
         Self::parse(path, &text).map(Some)
     }

@@ -8,6 +8,7 @@ pub mod coerce;
 pub mod docs;
 pub mod dotenv;
 pub mod error;
+mod files;
 mod load;
 pub mod loader;
 pub mod meta;

@@ -1,31 +1,24 @@
 //! Secrets kept in files: the Docker `NAME_FILE` convention and secrets directories
 //! (Docker's `/run/secrets`, a Kubernetes secret volume).
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
+use crate::files::read_capped;
 use crate::source::RawValue;
 
 /// The largest secret file read: 1 MiB. A larger file is refused, not truncated.
 pub const MAX_SECRET_FILE_BYTES: u64 = 1024 * 1024;
 
 /// Reads a secret file: its content with one trailing newline (`\n` or `\r\n`) removed.
+/// Only a regular file of at most [`MAX_SECRET_FILE_BYTES`] is read.
 /// Failures name the file and what is wrong, never the content.
 pub fn read_secret_file(path: &Path) -> RawValue {
-    let file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(err) => return RawValue::Failed(format!("cannot read {}: {err}", path.display())),
+    let mut bytes = match read_capped(path, MAX_SECRET_FILE_BYTES) {
+        Ok(bytes) => bytes,
+        Err(err) => return RawValue::Failed(format!("{}: {err}", path.display())),
     };
-    let mut bytes = Zeroizing::new(Vec::new());
-    // Read one byte past the limit, so that a file that grows while being read is refused too.
-    if let Err(err) = file.take(MAX_SECRET_FILE_BYTES + 1).read_to_end(&mut bytes) {
-        return RawValue::Failed(format!("cannot read {}: {err}", path.display()));
-    }
-    if bytes.len() as u64 > MAX_SECRET_FILE_BYTES {
-        return RawValue::Failed(format!("{} is larger than 1 MiB; refused", path.display()));
-    }
     if bytes.ends_with(b"\n") {
         bytes.pop();
         if bytes.ends_with(b"\r") {
@@ -70,10 +63,6 @@ pub fn find_in_secrets_dir(dir: &Path, name: &str) -> Option<(PathBuf, RawValue)
             path.display(),
             dir.display()
         );
-        return Some((path, RawValue::Failed(message)));
-    }
-    if !path.is_file() {
-        let message = format!("{} is not a file", path.display());
         return Some((path, RawValue::Failed(message)));
     }
     let value = read_secret_file(&path);

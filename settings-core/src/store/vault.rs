@@ -8,6 +8,7 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::http::{Http, Reply, Request, StoreOptions, Verdict, encode};
+use crate::files::read_text_capped;
 use crate::source::{RawValue, Source};
 
 /// How to reach Vault. [`VaultConfig::from_source`] reads the usual variables.
@@ -60,7 +61,7 @@ impl VaultConfig {
                 Some(RawValue::Text(home)) => PathBuf::from(home.as_str()),
                 _ => return None,
             };
-            let text = std::fs::read_to_string(home.join(".vault-token")).ok()?;
+            let text = read_text_capped(&home.join(".vault-token"), 64 * 1024).ok()??;
             Some(Zeroizing::new(text.trim().to_owned()))
         });
         let approle = match (plain("ROLE_ID"), var("SECRET_ID")) {

@@ -112,10 +112,9 @@ type Sections = HashMap<String, HashMap<String, Zeroizing<String>>>;
 
 /// Reads an INI file of sections. In the config file, `[profile name]` names profile `name`.
 fn read_ini(path: &std::path::Path, config: bool) -> Sections {
-    let Ok(text) = std::fs::read_to_string(path) else {
+    let Ok(Some(text)) = crate::files::read_text_capped(path, 1024 * 1024) else {
         return Sections::new();
     };
-    let text = Zeroizing::new(text);
     let mut sections = Sections::new();
     let mut current: Option<String> = None;
     for line in text.lines() {

@@ -1,0 +1,100 @@
+//! What a hostile or unlucky file, value or server can make a load do: the trust boundaries of
+//! the README's security model. Files in the working directory, store replies and values are
+//! not trusted; code and the process environment (here `Loader::vars`) are.
+
+mod common;
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::TempDir;
+use settings::{Error, Loader, SecretString, Settings};
+
+#[derive(Settings)]
+#[allow(dead_code)]
+struct App {
+    name: String,
+    database_url: SecretString,
+}
+
+/// Runs `load` on another thread and fails the test if it has not finished in 30 s: a read
+/// that blocks (a FIFO) must fail the load, not hang it.
+fn without_hanging<T: Send + 'static>(load: impl FnOnce() -> T + Send + 'static) -> T {
+    let (send, receive) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = send.send(load());
+    });
+    receive
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the load finished instead of blocking on the file")
+}
+
+#[cfg(unix)]
+fn fifo(dir: &TempDir, name: &str) -> std::path::PathBuf {
+    let path = dir.path().join(name);
+    let status = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success());
+    path
+}
+
+#[cfg(unix)]
+#[test]
+fn fifos_devices_and_directories_named_as_files_are_refused() {
+    let dir = TempDir::new("trust-fifo");
+    let pipe = fifo(&dir, "pipe");
+    let (pipe_text, dir_text) = (pipe.display().to_string(), dir.path().display().to_string());
+    let err: Error = without_hanging(move || {
+        Loader::new()
+            .vars([
+                ("NAME_FILE", "/dev/zero".to_owned()),
+                ("DATABASE_URL_FILE", pipe_text),
+            ])
+            .dir(dir_text)
+            .load::<App>()
+            .unwrap_err()
+    });
+    let text = err.to_string();
+    assert!(
+        text.contains("NAME from secret file /dev/zero: /dev/zero: not a regular file; refused"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{}: not a regular file; refused", pipe.display())),
+        "{text}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_in_place_of_a_dot_env_file_is_refused() {
+    let dir = TempDir::new("trust-fifo-env");
+    fifo(&dir, ".env");
+    let path = dir.path().to_owned();
+    let err = without_hanging(move || {
+        Loader::new()
+            .vars([("NAME", "n"), ("DATABASE_URL", "d")])
+            .dir(path)
+            .load::<App>()
+            .unwrap_err()
+    });
+    let text = err.to_string();
+    assert!(text.contains(".env: not a regular file; refused"), "{text}");
+}
+
+#[test]
+fn a_dot_env_file_over_the_limit_is_refused() {
+    let dir = TempDir::new("trust-big-env");
+    dir.write(".env", format!("NAME={}\n", "x".repeat(1024 * 1024)));
+    let err = Loader::new()
+        .vars([("DATABASE_URL", "d")])
+        .dir(dir.path())
+        .load::<App>()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains(".env: larger than 1 MiB; refused"),
+        "{err}"
+    );
+}
