@@ -58,11 +58,14 @@ fn fifos_devices_and_directories_named_as_files_are_refused() {
     });
     let text = err.to_string();
     assert!(
-        text.contains("NAME from secret file /dev/zero: /dev/zero: not a regular file; refused"),
+        text.contains("NAME from secret file /dev/zero: is not a regular file; refused"),
         "{text}"
     );
     assert!(
-        text.contains(&format!("{}: not a regular file; refused", pipe.display())),
+        text.contains(&format!(
+            "DATABASE_URL from secret file {}: is not a regular file; refused",
+            pipe.display()
+        )),
         "{text}"
     );
 }
@@ -81,7 +84,10 @@ fn a_fifo_in_place_of_a_dot_env_file_is_refused() {
             .unwrap_err()
     });
     let text = err.to_string();
-    assert!(text.contains(".env: not a regular file; refused"), "{text}");
+    assert!(
+        text.contains(".env: is not a regular file; refused"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -94,7 +100,8 @@ fn a_dot_env_file_over_the_limit_is_refused() {
         .load::<App>()
         .unwrap_err();
     assert!(
-        err.to_string().contains(".env: larger than 1 MiB; refused"),
+        err.to_string()
+            .contains(".env: is larger than 1 MiB; refused"),
         "{err}"
     );
 }

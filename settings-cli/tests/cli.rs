@@ -159,7 +159,7 @@ fn check_reports_syntax_duplicates_and_unresolvable_references() {
         "{err}"
     );
     assert!(
-        err.contains("TOKEN: cannot read /nonexistent/token"),
+        err.contains("secret file /nonexistent/token: TOKEN: does not exist"),
         "{err}"
     );
     assert!(!err.contains("s3cret"), "{err}");

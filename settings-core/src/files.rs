@@ -28,9 +28,9 @@ pub(crate) enum FileError {
 impl fmt::Display for FileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FileError::NotFound => f.write_str("no such file"),
-            FileError::NotRegular => f.write_str("not a regular file; refused"),
-            FileError::TooLarge(limit) => write!(f, "larger than {}; refused", size(*limit)),
+            FileError::NotFound => f.write_str("does not exist"),
+            FileError::NotRegular => f.write_str("is not a regular file; refused"),
+            FileError::TooLarge(limit) => write!(f, "is larger than {}; refused", size(*limit)),
             FileError::Io(err) => write!(f, "cannot be read: {err}"),
         }
     }

@@ -17,7 +17,8 @@ pub const MAX_SECRET_FILE_BYTES: u64 = 1024 * 1024;
 pub fn read_secret_file(path: &Path) -> RawValue {
     let mut bytes = match read_capped(path, MAX_SECRET_FILE_BYTES) {
         Ok(bytes) => bytes,
-        Err(err) => return RawValue::Failed(format!("{}: {err}", path.display())),
+        // The origin of the value names the file.
+        Err(err) => return RawValue::Failed(err.to_string()),
     };
     if bytes.ends_with(b"\n") {
         bytes.pop();
