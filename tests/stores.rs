@@ -38,6 +38,7 @@ fn quick() -> StoreOptions {
         attempts: 3,
         base_delay: Duration::from_millis(5),
         throttle_delay: Duration::from_millis(10),
+        ..StoreOptions::default()
     }
 }
 
@@ -369,6 +370,196 @@ fn client_errors_are_not_retried() {
         .unwrap_err();
     assert!(err.to_string().contains("permission denied (403)"), "{err}");
     assert_eq!(proxy.requests(), 2, "a 403 is final");
+}
+
+// ---------------------------------------------------------------- what a file may configure
+
+/// A listener on loopback that records whether anything connected to it: a host that a file
+/// tried to send credentials to.
+struct Trap {
+    listener: std::net::TcpListener,
+}
+
+impl Trap {
+    fn new() -> Trap {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        Trap { listener }
+    }
+
+    fn addr(&self) -> String {
+        self.listener.local_addr().unwrap().to_string()
+    }
+
+    fn was_contacted(&self) -> bool {
+        self.listener.accept().is_ok()
+    }
+}
+
+#[test]
+fn a_file_cannot_choose_the_vault_address_the_token_goes_to() {
+    let trap = Trap::new();
+    let dir = TempDir::new("trust-bao-addr");
+    // The environment names the real server with VAULT_*; the file tries BAO_ADDR, which used to
+    // win because BAO_* beat VAULT_* across layers.
+    dir.write(
+        ".env",
+        format!(
+            "BAO_ADDR=http://{}\nSHOPIFY_API_KEY=vault:secret/trust#K\nDATABASE_URL=vault:secret/trust#K\n",
+            trap.addr()
+        ),
+    );
+    vault_put("trust", json!({ "K": "the-real-one" }));
+    let app: Pipeline = vault_loader(&dir, VAULT, vec![]).load().unwrap();
+    assert_eq!(app.shopify_api_key.expose_secret(), "the-real-one");
+    assert!(!trap.was_contacted());
+
+    // With no address in the environment (a token in ~/.vault-token, say), the file's address
+    // is refused, with where to put it instead.
+    let home = TempDir::new("trust-home");
+    home.write(".vault-token", "s3cret-home-token\n");
+    dir.write(
+        ".env",
+        format!(
+            "VAULT_ADDR=http://{}\nSHOPIFY_API_KEY=vault:secret/trust#K\nDATABASE_URL=vault:secret/trust#K\n",
+            trap.addr()
+        ),
+    );
+    let err = Loader::new()
+        .dir(dir.path())
+        .vars([("HOME", home.path().to_str().unwrap())])
+        .load::<Pipeline>()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(".env line 1 but not in the environment, and a file may not choose where credentials are sent"),
+        "{text}"
+    );
+    assert!(
+        text.contains("set VAULT_ADDR in the environment, or in code with Loader::vault_config"),
+        "{text}"
+    );
+    assert!(!trap.was_contacted());
+    assert!(!text.contains("s3cret"), "{text}");
+}
+
+#[test]
+fn the_environment_wins_over_files_for_every_bao_vault_pair() {
+    let path = unique("pair");
+    vault_put(&path, json!({ "K": "read-with-the-environment-token" }));
+    let dir = TempDir::new("trust-pair");
+    dir.write(
+        ".env",
+        format!("BAO_TOKEN=wrong-token-from-file\nSHOPIFY_API_KEY=vault:secret/{path}#K\nDATABASE_URL=vault:secret/{path}#K\n"),
+    );
+    let app: Pipeline = vault_loader(&dir, VAULT, vec![]).load().unwrap();
+    assert_eq!(
+        app.database_url.expose_secret(),
+        "read-with-the-environment-token"
+    );
+}
+
+#[test]
+fn a_file_cannot_choose_aws_endpoints_or_credential_files_and_a_region_must_be_one() {
+    let trap = Trap::new();
+    let dir = TempDir::new("trust-aws");
+    let refs = "SHOPIFY_API_KEY=ssm:/app/k\nDATABASE_URL=ssm:/app/k\n";
+    let aws_env = [
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ];
+    for (line, name) in [
+        (
+            format!("AWS_ENDPOINT_URL=http://{}", trap.addr()),
+            "AWS_ENDPOINT_URL",
+        ),
+        (
+            format!("AWS_ENDPOINT_URL_SSM=http://{}", trap.addr()),
+            "AWS_ENDPOINT_URL_SSM",
+        ),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE=/etc/passwd".to_owned(),
+            "AWS_SHARED_CREDENTIALS_FILE",
+        ),
+        ("HOME=/tmp".to_owned(), "HOME"),
+    ] {
+        dir.write(".env", format!("{line}\nAWS_REGION=us-east-1\n{refs}"));
+        let err = Loader::new()
+            .dir(dir.path())
+            .vars(aws_env)
+            .load::<Pipeline>()
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("aws: {name} is set in "))
+                && text.contains(&format!(
+                    "set {name} in the environment, or in code with Loader::aws_config"
+                )),
+            "{name}: {text}"
+        );
+    }
+    // A region that would change the host the request goes to.
+    dir.write(".env", format!("AWS_REGION=x@{}/\n{refs}", trap.addr()));
+    let err = Loader::new()
+        .dir(dir.path())
+        .vars(aws_env)
+        .load::<Pipeline>()
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("aws: the region is not a region name"),
+        "{err}"
+    );
+    assert!(!trap.was_contacted());
+}
+
+#[test]
+fn plain_http_is_for_loopback_unless_the_user_opts_in() {
+    require(VAULT, "OpenBao (bao server -dev)");
+    let path = unique("http");
+    vault_put(&path, json!({ "K": "over-plain-http" }));
+    let dir = TempDir::new("trust-http");
+    let reference = format!("vault:secret/{path}#K");
+    // 0.0.0.0 is not a loopback address by name, but a connection to it reaches this machine:
+    // it stands in for a remote host without sending anything off the machine.
+    let vars = pairs(&[
+        ("SHOPIFY_API_KEY", &reference),
+        ("DATABASE_URL", &reference),
+        ("VAULT_ADDR", "http://0.0.0.0:8200"),
+        ("VAULT_TOKEN", ROOT_TOKEN),
+    ]);
+    let err = Loader::new()
+        .dir(dir.path())
+        .vars(vars.clone())
+        .load::<Pipeline>()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("VAULT_ADDR uses http:// to a host that is not loopback"),
+        "{text}"
+    );
+    assert!(text.contains("SETTINGS_ALLOW_INSECURE_HTTP=true"), "{text}");
+
+    // Opted in through the environment, then in code.
+    let mut opted = vars.clone();
+    opted.push(("SETTINGS_ALLOW_INSECURE_HTTP".into(), "true".into()));
+    let app: Pipeline = Loader::new()
+        .dir(dir.path())
+        .vars(opted)
+        .store_options(quick())
+        .load()
+        .unwrap();
+    assert_eq!(app.database_url.expose_secret(), "over-plain-http");
+    let app: Pipeline = Loader::new()
+        .dir(dir.path())
+        .vars(vars)
+        .store_options(StoreOptions {
+            allow_insecure_http: true,
+            ..quick()
+        })
+        .load()
+        .unwrap();
+    assert_eq!(app.database_url.expose_secret(), "over-plain-http");
 }
 
 #[test]

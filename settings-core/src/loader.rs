@@ -32,7 +32,7 @@ use crate::store::aws::AwsConfig;
 #[cfg(feature = "vault")]
 use crate::store::vault::VaultConfig;
 #[cfg(any(feature = "vault", feature = "aws"))]
-use crate::store::{Import, Resolver, StoreOptions};
+use crate::store::{ALLOW_INSECURE_HTTP_VAR, Import, Resolver, StoreOptions, StoreVars};
 use zeroize::Zeroizing;
 
 /// The variable that names the profile unless told otherwise.
@@ -373,45 +373,18 @@ impl Loader {
         }
     }
 
-    /// A resolver configured from code, else from the store variables of the load.
+    /// A resolver configured from code, else from the store variables of the load, read as
+    /// [`StoreVars`] says: what says where credentials go from the environment only.
     #[cfg(any(feature = "vault", feature = "aws"))]
     fn resolver(&self, sources: &Sources<'_>) -> Resolver {
-        const CONFIG_VARS: &[&str] = &[
-            "HOME",
-            "BAO_ADDR",
-            "VAULT_ADDR",
-            "BAO_TOKEN",
-            "VAULT_TOKEN",
-            "BAO_NAMESPACE",
-            "VAULT_NAMESPACE",
-            "BAO_CACERT",
-            "VAULT_CACERT",
-            "BAO_ROLE_ID",
-            "VAULT_ROLE_ID",
-            "BAO_SECRET_ID",
-            "VAULT_SECRET_ID",
-            "AWS_ACCESS_KEY_ID",
-            "AWS_SECRET_ACCESS_KEY",
-            "AWS_SESSION_TOKEN",
-            "AWS_PROFILE",
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "AWS_CONFIG_FILE",
-            "AWS_REGION",
-            "AWS_DEFAULT_REGION",
-            "AWS_ENDPOINT_URL",
-            "AWS_ENDPOINT_URL_SSM",
-            "AWS_ENDPOINT_URL_SECRETS_MANAGER",
-            "AWS_CA_BUNDLE",
-        ];
-        let pairs = CONFIG_VARS
-            .iter()
-            .filter_map(|name| match sources.get(name) {
-                Some(RawValue::Text(value)) => Some((name.to_string(), value.to_string())),
-                _ => None,
-            });
+        let config = StoreVars::read(self.env(), sources);
+        let mut options = self.stores.options.clone();
+        if let Some(RawValue::Text(value)) = self.env().get(ALLOW_INSECURE_HTTP_VAR) {
+            options.allow_insecure_http |= crate::parse::Parse::parse(value.as_str()) == Ok(true);
+        }
         Resolver::new(
-            Vars::new(pairs),
-            self.stores.options.clone(),
+            config,
+            options,
             #[cfg(feature = "vault")]
             self.stores.vault.clone(),
             #[cfg(feature = "aws")]

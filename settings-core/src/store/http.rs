@@ -22,6 +22,10 @@ pub struct StoreOptions {
     pub base_delay: Duration,
     /// Base delay after a throttling answer (default 1 s).
     pub throttle_delay: Duration,
+    /// Allows `http://` store addresses to hosts other than loopback (default `false`):
+    /// credentials then cross the network in the clear. Also set by
+    /// `SETTINGS_ALLOW_INSECURE_HTTP=true` in the environment.
+    pub allow_insecure_http: bool,
 }
 
 impl Default for StoreOptions {
@@ -32,6 +36,7 @@ impl Default for StoreOptions {
             attempts: 3,
             base_delay: Duration::from_millis(50),
             throttle_delay: Duration::from_secs(1),
+            allow_insecure_http: false,
         }
     }
 }

@@ -15,12 +15,20 @@ use std::fmt;
 #[cfg(feature = "aws")]
 pub mod aws;
 #[cfg(any(feature = "vault", feature = "aws"))]
+mod config;
+#[cfg(any(feature = "vault", feature = "aws"))]
 pub(crate) mod http;
 #[cfg(any(feature = "vault", feature = "aws"))]
 mod resolve;
 #[cfg(feature = "vault")]
 pub mod vault;
 
+#[cfg(any(feature = "vault", feature = "aws"))]
+pub use config::ALLOW_INSECURE_HTTP_VAR;
+#[cfg(feature = "aws")]
+pub(crate) use config::check_region;
+#[cfg(any(feature = "vault", feature = "aws"))]
+pub(crate) use config::{StoreVars, check_address};
 #[cfg(any(feature = "vault", feature = "aws"))]
 pub use http::StoreOptions;
 #[cfg(any(feature = "vault", feature = "aws"))]

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use zeroize::Zeroizing;
 
 use super::Reference;
+use super::config::{Store, StoreVars};
 use super::http::StoreOptions;
-use crate::source::Vars;
 
 /// A path or secret whose keys become variables.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +36,7 @@ impl Import {
 /// Connects to each store on first use, with the configuration given in code or found in the
 /// variables of the load.
 pub(crate) struct Resolver {
-    config: Vars,
+    config: StoreVars,
     options: StoreOptions,
     #[cfg(feature = "vault")]
     vault_config: Option<super::vault::VaultConfig>,
@@ -52,7 +52,7 @@ type Resolved = Result<Zeroizing<String>, String>;
 
 impl Resolver {
     pub fn new(
-        config: Vars,
+        config: StoreVars,
         options: StoreOptions,
         #[cfg(feature = "vault")] vault_config: Option<super::vault::VaultConfig>,
         #[cfg(feature = "aws")] aws_config: Option<super::aws::AwsConfig>,
@@ -77,7 +77,10 @@ impl Resolver {
             .get_or_init(|| {
                 let config = match &self.vault_config {
                     Some(config) => config.clone(),
-                    None => super::vault::VaultConfig::from_source(&self.config),
+                    None => match self.config.refused(Store::Vault) {
+                        Some(refused) => return Err(format!("vault: {refused}")),
+                        None => super::vault::VaultConfig::from_source(self.config.source()),
+                    },
                 };
                 super::vault::Vault::connect(&config, &self.options)
             })
@@ -91,7 +94,10 @@ impl Resolver {
             .get_or_init(|| {
                 let config = match &self.aws_config {
                     Some(config) => Ok(config.clone()),
-                    None => super::aws::AwsConfig::from_source(&self.config),
+                    None => match self.config.refused(Store::Aws) {
+                        Some(refused) => Err(format!("aws: {refused}")),
+                        None => super::aws::AwsConfig::from_source(self.config.source()),
+                    },
                 };
                 config.and_then(|config| super::aws::Aws::connect(&config, &self.options))
             })

@@ -97,9 +97,10 @@ impl Vault {
     pub fn connect(config: &VaultConfig, options: &StoreOptions) -> Result<Vault, Failure> {
         let addr = config
             .addr
-            .clone()
+            .as_deref()
             .ok_or("vault: no address; set VAULT_ADDR (or BAO_ADDR)")?;
-        let addr = addr.trim_end_matches('/').to_owned();
+        let addr = super::check_address(addr, options.allow_insecure_http, "VAULT_ADDR")
+            .map_err(|err| format!("vault: {err}"))?;
         let http =
             Http::new(options, config.ca_cert.as_deref()).map_err(|err| format!("vault: {err}"))?;
         let mut vault = Vault {

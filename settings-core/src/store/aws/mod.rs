@@ -86,21 +86,26 @@ impl Aws {
         let credentials = config.credentials.clone().ok_or("aws: no credentials")?;
         let region = config
             .region
-            .clone()
+            .as_deref()
             .ok_or("aws: no region; set AWS_REGION")?;
+        let region = super::check_region(region)?;
+        let endpoint = |given: &Option<String>, service: &str, what: &str| match given {
+            Some(url) => super::check_address(url, options.allow_insecure_http, what)
+                .map_err(|err| format!("aws: {err}")),
+            None => Ok(format!("https://{service}.{region}.amazonaws.com")),
+        };
+        let ssm_endpoint = endpoint(&config.ssm_endpoint, "ssm", "the SSM endpoint")?;
+        let secrets_manager_endpoint = endpoint(
+            &config.secrets_manager_endpoint,
+            "secretsmanager",
+            "the Secrets Manager endpoint",
+        )?;
         let http =
             Http::new(options, config.ca_bundle.as_deref()).map_err(|e| format!("aws: {e}"))?;
-        let default = |service: &str| format!("https://{service}.{region}.amazonaws.com");
         Ok(Aws {
             http,
-            ssm_endpoint: config
-                .ssm_endpoint
-                .clone()
-                .unwrap_or_else(|| default("ssm")),
-            secrets_manager_endpoint: config
-                .secrets_manager_endpoint
-                .clone()
-                .unwrap_or_else(|| default("secretsmanager")),
+            ssm_endpoint,
+            secrets_manager_endpoint,
             credentials,
             region,
         })
