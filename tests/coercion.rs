@@ -388,6 +388,7 @@ fn structs_with_no_variables_load() {
 #[test]
 fn a_list_with_many_bad_items_describes_the_first_five_and_counts_the_rest() {
     #[derive(Settings)]
+    #[allow(dead_code)]
     struct Ports {
         ports: Vec<u16>,
     }
@@ -404,6 +405,7 @@ fn a_list_with_many_bad_items_describes_the_first_five_and_counts_the_rest() {
 #[test]
 fn a_duration_too_long_for_u128_nanoseconds_is_refused_not_wrapped() {
     #[derive(Settings)]
+    #[allow(dead_code)]
     struct Timeout {
         timeout: std::time::Duration,
     }

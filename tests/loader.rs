@@ -323,13 +323,37 @@ fn name_file_reads_a_secret_file() {
         assert_eq!(app.database_url.expose_secret(), want);
     }
 
-    // NAME_FILE may come from a file too, and works for non-secret fields.
+    // NAME_FILE written in a file is for secret fields only: a file in the working directory
+    // could otherwise copy any readable file (a token) into a field that is printed.
+    dir.write(".env", "NAME=n\n");
+    dir.write(
+        ".env.development",
+        format!("DATABASE_URL_FILE={}\n", secret.display()),
+    );
+    let app: App = loader(&dir).load().unwrap();
+    assert_eq!(
+        app.database_url.expose_secret(),
+        "postgres://from-secret-file"
+    );
     dir.write(".env", "DATABASE_URL=d\n");
     dir.write(
         ".env.development",
         format!("NAME_FILE={}\n", secret.display()),
     );
-    let app: App = loader(&dir).load().unwrap();
+    let err = loader(&dir).load::<App>().unwrap_err().to_string();
+    assert!(
+        err.contains(".env.development line 1: NAME_FILE is set in a file, and a file may name a file to read only for a secret field; field `name` is not secret"),
+        "{err}"
+    );
+    assert!(!err.contains("from-secret-file"), "{err}");
+    // From the environment (trusted), it still works for any field.
+    let app: App = loader(&dir)
+        .vars([
+            ("NAME_FILE", secret.to_str().unwrap()),
+            ("DATABASE_URL", "d"),
+        ])
+        .load()
+        .unwrap();
     assert_eq!(app.name, "postgres://from-secret-file");
 }
 

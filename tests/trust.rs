@@ -105,3 +105,54 @@ fn a_dot_env_file_over_the_limit_is_refused() {
         "{err}"
     );
 }
+
+#[derive(Settings)]
+#[allow(dead_code)]
+struct Pipeline {
+    db_password: SecretString,
+    batch: u32,
+    label: String,
+}
+
+#[test]
+fn a_value_built_from_a_secret_is_a_secret_wherever_it_lands() {
+    let dir = TempDir::new("trust-expand");
+    dir.write(
+        ".env",
+        "DB_PASSWORD=hunter2-s3cret\nBATCH=${DB_PASSWORD}\nVIA=${DB_PASSWORD}\nLABEL=db-${VIA}\n",
+    );
+    let err = Loader::new()
+        .vars(Vec::<(String, String)>::new())
+        .dir(dir.path())
+        .load::<Pipeline>()
+        .unwrap_err();
+    let text = format!("{err}\n{:?}", err.problems());
+    assert!(text.contains("BATCH from"), "{text}");
+    assert!(!text.contains("s3cret"), "{text}");
+    assert!(err.problems()[0].secret);
+
+    // Through another variable, and from a store credential: kept out of the report.
+    dir.write(
+        ".env",
+        "DB_PASSWORD=hunter2-s3cret\nBATCH=7\nVAULT_TOKEN=hvs.tok-s3cret\nVIA=${DB_PASSWORD}\nLABEL=db-${VIA}\n",
+    );
+    let (_, report) = Loader::new()
+        .vars(Vec::<(String, String)>::new())
+        .dir(dir.path())
+        .load_with_report::<Pipeline>()
+        .unwrap();
+    let text = format!("{report}\n{report:?}");
+    assert!(text.contains("LABEL = [REDACTED]"), "{text}");
+    assert!(text.contains("BATCH = 7"), "{text}");
+    assert!(!text.contains("s3cret"), "{text}");
+    dir.write(
+        ".env",
+        "DB_PASSWORD=p\nBATCH=7\nVAULT_TOKEN=hvs.tok-s3cret\nLABEL=${VAULT_TOKEN}\n",
+    );
+    let (_, report) = Loader::new()
+        .vars(Vec::<(String, String)>::new())
+        .dir(dir.path())
+        .load_with_report::<Pipeline>()
+        .unwrap();
+    assert!(report.to_string().contains("LABEL = [REDACTED]"), "{report}");
+}

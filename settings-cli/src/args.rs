@@ -43,6 +43,8 @@ pub struct Cascade {
     pub files: Vec<String>,
     pub secrets_dir: Option<String>,
     pub production_files: bool,
+    /// `--var NAME`: also resolve these names, from `NAME_FILE` too.
+    pub vars: Vec<String>,
 }
 
 /// Help asked for, or a usage mistake with the help of the command concerned.
@@ -86,7 +88,10 @@ macro_rules! cascade_options {
   --dir D               where the .env files are (default: the current directory)
   --file F              also read this file (repeatable; it must exist)
   --secrets-dir D       read secrets from files named after their variables
-  --production-files    let the production profile read .env files too"
+  --production-files    let the production profile read .env files too
+  --var NAME            also resolve NAME as a load would: from NAME, from the file that
+                        NAME_FILE names, the secrets directory or a reference (repeatable;
+                        without it a NAME_FILE is handed over as written, never read)"
     };
 }
 
@@ -164,7 +169,13 @@ pub fn parse(argv: &[String]) -> Result<Command, Usage> {
 fn parse_cascade(args: &[String], help: &'static str) -> Result<Cascade, Usage> {
     let mut cascade = Cascade::default();
     let mut iter = args.iter();
+    let mut seen: Vec<&str> = Vec::new();
     while let Some(arg) = iter.next() {
+        let repeatable = matches!(arg.as_str(), "--file" | "--var");
+        if !repeatable && seen.contains(&arg.as_str()) {
+            return Err(Usage::Error(format!("{arg} is given twice"), help));
+        }
+        seen.push(arg);
         let mut value = |name: &str| {
             iter.next()
                 .cloned()
@@ -175,9 +186,15 @@ fn parse_cascade(args: &[String], help: &'static str) -> Result<Cascade, Usage> 
             "--profile" => cascade.profile = Some(value("--profile")?),
             "--dir" => cascade.dir = Some(value("--dir")?),
             "--file" => cascade.files.push(value("--file")?),
+            "--var" => cascade.vars.push(value("--var")?),
             "--secrets-dir" => cascade.secrets_dir = Some(value("--secrets-dir")?),
             "--production-files" => cascade.production_files = true,
-            other => return Err(Usage::Error(format!("unknown option `{other}`"), help)),
+            other if other.starts_with('-') => {
+                return Err(Usage::Error(format!("unknown option `{other}`"), help));
+            }
+            other => {
+                return Err(Usage::Error(format!("unexpected argument `{other}`"), help));
+            }
         }
     }
     Ok(cascade)
@@ -198,6 +215,9 @@ fn parse_token(args: &[String]) -> Result<Token, Usage> {
     let mut iter = rest.iter().peekable();
     while let Some(arg) = iter.next() {
         if let Some(name) = arg.strip_prefix("--") {
+            if options.iter().any(|(seen, _)| *seen == name) {
+                return Err(Usage::Error(format!("--{name} is given twice"), TOKEN_HELP));
+            }
             if name == "each-class" {
                 options.push((name, None));
             } else {
@@ -228,9 +248,14 @@ fn parse_token(args: &[String]) -> Result<Token, Usage> {
             TOKEN_HELP,
         ));
     }
-    if !matches!(kind.as_str(), "hex" | "urlsafe") && !positional.is_empty() {
+    let positional_allowed = if matches!(kind.as_str(), "hex" | "urlsafe") {
+        1
+    } else {
+        0
+    };
+    if let Some(extra) = positional.get(positional_allowed) {
         return Err(Usage::Error(
-            format!("unexpected argument `{}`", positional[0]),
+            format!("unexpected argument `{extra}`"),
             TOKEN_HELP,
         ));
     }
@@ -338,6 +363,11 @@ mod tests {
             "exec --",
             "token password --prefix x",
             "token database-url --user u",
+            "token hex 16 16",
+            "token api-key --prefix a --prefix b",
+            "check --profile a --profile b",
+            "check extra",
+            "list --dir a --dir b",
         ] {
             assert!(
                 matches!(parse(&argv(line)), Err(Usage::Error(..))),

@@ -41,12 +41,21 @@ fn token(kind: Token) -> ExitCode {
             length,
             alphabet,
             each_class,
-        } => Password {
-            length,
-            alphabet: alphabet.unwrap_or_else(|| token::DEFAULT_ALPHABET.to_owned()),
-            each_class,
+        } => {
+            let password = Password {
+                length,
+                alphabet: alphabet.unwrap_or_else(|| token::DEFAULT_ALPHABET.to_owned()),
+                each_class,
+            };
+            let made = password.generate();
+            let bits = password.entropy_bits();
+            if made.is_ok() && bits < 64.0 {
+                eprintln!(
+                    "settings token: warning: this password has about {bits:.0} bits of entropy; 64 or more is advised (a longer password or a larger alphabet)"
+                );
+            }
+            made
         }
-        .generate(),
         Token::Hex { bytes } => token::hex(bytes),
         Token::Urlsafe { bytes } => token::urlsafe(bytes),
         Token::DatabaseUrl {
@@ -83,7 +92,7 @@ fn check(cascade: &Cascade) -> ExitCode {
     let loader = loader(cascade);
     // Everything the cascade defines, resolved as a load would: the files' syntax, secret
     // files, references. The export reads the files itself and reports what is wrong with them.
-    let mut problems = match loader.export() {
+    let mut problems = match loader.export_including(&cascade.vars) {
         Ok(_) => Vec::new(),
         Err(err) => err.source_problems().to_vec(),
     };
@@ -194,13 +203,28 @@ fn describe(origin: &Origin) -> String {
 }
 
 fn exec(cascade: &Cascade, command: &[String]) -> ExitCode {
-    let export = match loader(cascade).export() {
+    let export = match loader(cascade).export_including(&cascade.vars) {
         Ok(export) => export,
         Err(err) => {
             eprintln!("settings exec: the settings could not be resolved; nothing was run.\n{err}");
             return ExitCode::from(1);
         }
     };
+    // An environment cannot hold a NUL byte: name every variable that has one, before running.
+    let with_nul: Vec<&str> = export
+        .vars()
+        .iter()
+        .filter(|var| var.expose_value().contains('\0'))
+        .map(|var| var.name())
+        .collect();
+    if !with_nul.is_empty() {
+        eprintln!(
+            "settings exec: nothing was run: {} {} a NUL byte, which an environment variable cannot hold",
+            with_nul.join(", "),
+            if with_nul.len() == 1 { "holds" } else { "hold" }
+        );
+        return ExitCode::from(1);
+    }
     let mut process = Process::new(&command[0]);
     process.args(&command[1..]);
     // Each value is the one a load would see: the process environment's own where it wins,

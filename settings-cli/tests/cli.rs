@@ -140,7 +140,7 @@ fn check_reports_syntax_duplicates_and_unresolvable_references() {
         ".env.development",
         "DB=vault:secret/app#K\nTOKEN_FILE=/nonexistent/token\n",
     );
-    let output = settings(dir.path(), &["check"], &[]);
+    let output = settings(dir.path(), &["check", "--var", "TOKEN"], &[]);
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
     assert!(
@@ -230,7 +230,7 @@ fn exec_passes_resolved_values_and_forwards_the_exit_code() {
     let script = "printf '%s|%s|%s|%s' \"$NAME\" \"$OVERRIDDEN\" \"$DB\" \"$TOKEN\"; exit 7";
     let output = settings(
         dir.path(),
-        &["exec", "--", "sh", "-c", script],
+        &["exec", "--var", "TOKEN", "--", "sh", "-c", script],
         &[
             ("OVERRIDDEN", "from-env"),
             ("VAULT_ADDR", &vault),
@@ -283,4 +283,161 @@ fn exec_forwards_signals() {
         Some(15),
         "the command's own death by SIGTERM is seen"
     );
+}
+
+#[test]
+fn exec_reads_a_name_file_only_when_asked() {
+    let dir = TempDir::new("cli-exec-file-vars");
+    let token = dir.write("token", "from-secret-file\n");
+    let credentials = dir.write("credentials", "[default]\naws_secret_access_key=s3cret\n");
+    dir.write(".env", format!("TOKEN_FILE={}\n", token.display()));
+    let script = "printf '%s|%s|%s|%s' \"$LOG_FILE\" \"${LOG-unset}\" \"${AWS_SHARED_CREDENTIALS-unset}\" \"${TOKEN-unset}\"";
+    // An unrelated LOG_FILE (naming a file that does not exist) and the AWS credentials file
+    // are passed through as they are, never read.
+    let vars = [
+        ("LOG_FILE", "/nonexistent/app.log"),
+        ("AWS_SHARED_CREDENTIALS_FILE", credentials.to_str().unwrap()),
+    ];
+    let output = settings(dir.path(), &["exec", "--", "sh", "-c", script], &vars);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "/nonexistent/app.log|unset|unset|unset");
+    let output = settings(
+        dir.path(),
+        &["exec", "--var", "TOKEN", "--", "sh", "-c", script],
+        &vars,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "/nonexistent/app.log|unset|unset|from-secret-file"
+    );
+}
+
+#[test]
+fn exec_names_a_variable_holding_a_nul_byte_and_runs_nothing() {
+    let dir = TempDir::new("cli-exec-nul");
+    dir.write("value", "before\0after");
+    let marker = dir.path().join("ran");
+    let output = settings(
+        dir.path(),
+        &[
+            "exec",
+            "--var",
+            "BINARY",
+            "--",
+            "touch",
+            marker.to_str().unwrap(),
+        ],
+        &[("BINARY_FILE", dir.path().join("value").to_str().unwrap())],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(
+        err.contains("nothing was run: BINARY holds a NUL byte"),
+        "{err}"
+    );
+    assert!(!err.contains("before") && !err.contains("after"), "{err}");
+    assert!(!marker.exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn check_refuses_a_fifo_instead_of_hanging() {
+    let dir = TempDir::new("cli-fifo");
+    let fifo = dir.path().join("pipe");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    dir.write(".env", format!("X_FILE={}\n", fifo.display()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_settings"))
+        .args(["check", "--var", "X"])
+        .current_dir(dir.path())
+        .env_clear()
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A guard against a hang, not a speed target: reading a FIFO would block forever.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("settings check hung on a FIFO");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("X: is not a regular file; refused"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn token_mistakes_are_refused_with_a_word() {
+    let dir = TempDir::new("cli-token-mistakes");
+    let one = settings(dir.path(), &["token", "password", "--alphabet", "a"], &[]);
+    assert_eq!(one.status.code(), Some(2));
+    assert!(stdout(&one).is_empty());
+    assert!(
+        stderr(&one).contains("the alphabet needs at least two characters"),
+        "{}",
+        stderr(&one)
+    );
+    let weak = settings(
+        dir.path(),
+        &["token", "password", "--length", "8", "--alphabet", "ab"],
+        &[],
+    );
+    assert!(weak.status.success());
+    assert!(
+        stderr(&weak).contains("about 8 bits of entropy"),
+        "{}",
+        stderr(&weak)
+    );
+    for args in [
+        &[
+            "token",
+            "database-url",
+            "--scheme",
+            "x y",
+            "--user",
+            "u",
+            "--host",
+            "h",
+            "--database",
+            "d",
+        ][..],
+        &[
+            "token",
+            "database-url",
+            "--user",
+            "u",
+            "--host",
+            "evil.com/x?y#",
+            "--database",
+            "d",
+        ][..],
+        &["token", "hex", "16", "16"][..],
+        &["token", "hex", "--length", "1", "--length", "2"][..],
+        &["check", "--profile", "a", "--profile", "b"][..],
+        &["list", "stray"][..],
+    ] {
+        let output = settings(dir.path(), args, &[]);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(stdout(&output).is_empty(), "{args:?}");
+    }
 }

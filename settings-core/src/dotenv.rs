@@ -21,6 +21,8 @@ pub const MAX_ENV_FILE_BYTES: u64 = 1024 * 1024;
 pub struct DotEnvFile {
     path: Arc<Path>,
     values: HashMap<String, (Zeroizing<String>, u32)>,
+    /// The variables each value expands (`$NAME`, `${NAME}`), as written in its definition.
+    expands: HashMap<String, Vec<String>>,
     /// Names defined more than once, with every line that defines them.
     duplicates: Vec<(String, Vec<u32>)>,
 }
@@ -41,7 +43,7 @@ impl DotEnvFile {
     /// Parses the text of a `.env` file that was read from `path`.
     pub fn parse(path: &Path, text: &str) -> Result<DotEnvFile, Vec<SourceProblem>> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let all_lines = definition_lines(text);
+        let (all_lines, expands) = definition_lines(text);
         let lines: HashMap<&str, u32> = all_lines
             .iter()
             .filter_map(|(name, lines)| Some((name.as_str(), *lines.last()?)))
@@ -83,6 +85,7 @@ impl DotEnvFile {
             Ok(DotEnvFile {
                 path: Arc::from(path),
                 values,
+                expands,
                 duplicates,
             })
         } else {
@@ -98,6 +101,11 @@ impl DotEnvFile {
     /// Names the file defines more than once (the last definition wins), with their lines.
     pub fn duplicates(&self) -> &[(String, Vec<u32>)] {
         &self.duplicates
+    }
+
+    /// The variables that the value of `name` expands, as its last definition wrote them.
+    pub fn expands(&self, name: &str) -> &[String] {
+        self.expands.get(name).map_or(&[], Vec::as_slice)
     }
 
     /// Every variable the file defines, with its line, in no particular order.
@@ -138,17 +146,33 @@ impl Source for DotEnvFile {
     }
 }
 
-/// The 1-based lines on which each variable is defined, in order.
+/// The 1-based lines on which each variable is defined, in order, and the variables the last
+/// definition of each expands.
 ///
 /// Follows the structure dotenvy's parser sees: optional `export`, `NAME=value`, comments after
 /// white space, and values in quotes that span lines (whose inner lines define nothing).
-fn definition_lines(text: &str) -> HashMap<String, Vec<u32>> {
+fn definition_lines(text: &str) -> (HashMap<String, Vec<u32>>, HashMap<String, Vec<String>>) {
     let mut lines = HashMap::new();
+    let mut expands: HashMap<String, Vec<String>> = HashMap::new();
     let mut open_quote: Option<char> = None;
+    // The definition being read and the raw text of its value so far.
+    let mut current: Option<(String, Zeroizing<String>)> = None;
+    let mut finish = |current: &mut Option<(String, Zeroizing<String>)>| {
+        if let Some((name, value)) = current.take() {
+            expands.insert(name, expanded_names(&value));
+        }
+    };
     for (index, line) in text.lines().enumerate() {
         let number = u32::try_from(index + 1).unwrap_or(u32::MAX);
         if let Some(quote) = open_quote {
+            if let Some((_, value)) = &mut current {
+                value.push('\n');
+                value.push_str(line);
+            }
             open_quote = scan_value(line, Some(quote));
+            if open_quote.is_none() {
+                finish(&mut current);
+            }
             continue;
         }
         let trimmed = line.trim_start();
@@ -167,10 +191,54 @@ fn definition_lines(text: &str) -> HashMap<String, Vec<u32>> {
                 .entry(key.to_owned())
                 .or_insert_with(Vec::new)
                 .push(number);
+            current = Some((key.to_owned(), Zeroizing::new(value.to_owned())));
         }
         open_quote = scan_value(value, None);
+        if open_quote.is_none() {
+            finish(&mut current);
+        }
     }
-    lines
+    finish(&mut current);
+    (lines, expands)
+}
+
+/// The variables a raw value expands: `$NAME` and `${NAME...}` outside single quotes, `\$`
+/// escapes and a ` #` comment after an unquoted value honoured. Used to know which values were
+/// built from which variables, never to build them.
+pub(crate) fn expanded_names(value: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut chars = value.chars().peekable();
+    let (mut single, mut double, mut after_space) = (false, false, true);
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' if !double => single = !single,
+            '"' if !single => double = !double,
+            '\\' if !single => {
+                chars.next();
+            }
+            '#' if !single && !double && after_space => break,
+            '$' if !single => {
+                if chars.peek() == Some(&'{') {
+                    chars.next();
+                }
+                let mut name = String::new();
+                while let Some(&next) = chars.peek() {
+                    if next.is_ascii_alphanumeric() || next == '_' {
+                        name.push(next);
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                if !name.is_empty() && !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+            _ => {}
+        }
+        after_space = c.is_whitespace();
+    }
+    names
 }
 
 /// Scans a value (or a continuation line) and returns the quote still open at its end, if any.
@@ -288,6 +356,21 @@ mod tests {
     fn duplicates_are_listed_with_their_lines() {
         let f = file("A=1\nB=2\nA=3\nC=4\nA=5\n");
         assert_eq!(f.duplicates(), [("A".to_owned(), vec![1, 3, 5])]);
+    }
+
+    #[test]
+    fn the_variables_each_value_expands_are_known() {
+        let f = file("A=1\nB=${A}-$C\nD='$A'\nH=\"multi\n${A}\"\nI=x #$A\n");
+        assert_eq!(f.expands("B"), ["A", "C"]);
+        assert!(f.expands("D").is_empty(), "single quotes are literal");
+        assert_eq!(f.expands("H"), ["A"]);
+        assert!(f.expands("I").is_empty(), "a comment expands nothing");
+        assert!(f.expands("A").is_empty());
+        assert_eq!(
+            expanded_names("\"x\\$A ${F:-$G}\""),
+            ["F", "G"],
+            "an escaped $ expands nothing"
+        );
     }
 
     #[test]

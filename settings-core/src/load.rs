@@ -109,7 +109,16 @@ impl<'s> Context<'s> {
                         // A bug in the program, not in the environment; still reported, not panicked.
                         let expected = || coerce.expected(field);
                         let var = self.primary_name(field);
-                        self.invalid_from(field, &expected, Origin::Default, var, text, reason);
+                        let secret = field.secret;
+                        self.invalid_from(
+                            field,
+                            &expected,
+                            Origin::Default,
+                            var,
+                            text,
+                            reason,
+                            secret,
+                        );
                         None
                     }
                 }
@@ -285,7 +294,14 @@ impl<'s> Context<'s> {
     #[inline(never)]
     fn record_found(&mut self, field: &'static FieldMeta, which: usize, raw: Option<&str>) {
         let (origin, found_as) = self.origin(field, which);
-        self.record(field, Status::Set { origin, found_as }, raw);
+        let secret = self.is_secret(field, &found_as);
+        self.record_as(field, Status::Set { origin, found_as }, raw, secret);
+    }
+
+    /// True when the value of `field`, found under `name`, must not be shown: the field is
+    /// secret, or the value was built from a secret.
+    fn is_secret(&self, field: &FieldMeta, name: &str) -> bool {
+        field.secret || self.source.sensitive(name)
     }
 
     /// Where the value found under name `which` came from, and that name.
@@ -316,11 +332,13 @@ impl<'s> Context<'s> {
         reason: String,
     ) {
         let (origin, found_as) = self.origin(field, which);
-        self.invalid_from(field, expected, origin, found_as, raw, reason);
+        let secret = self.is_secret(field, &found_as);
+        self.invalid_from(field, expected, origin, found_as, raw, reason, secret);
     }
 
     #[cold]
     #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
     fn invalid_from(
         &mut self,
         field: &'static FieldMeta,
@@ -329,8 +347,9 @@ impl<'s> Context<'s> {
         found_as: String,
         raw: &str,
         reason: String,
+        secret: bool,
     ) {
-        let (reason, input) = if field.secret {
+        let (reason, input) = if secret {
             (scrub(&reason, raw, field.delimiter), None)
         } else {
             (reason, Some(show_input(raw)))
@@ -342,7 +361,7 @@ impl<'s> Context<'s> {
             reason,
             input,
         };
-        self.problem(field, expected, kind);
+        self.problem_as(field, expected, kind, secret);
     }
 
     fn problem(
@@ -351,18 +370,38 @@ impl<'s> Context<'s> {
         expected: Cow<'static, str>,
         kind: ProblemKind,
     ) {
+        self.problem_as(field, expected, kind, field.secret);
+    }
+
+    fn problem_as(
+        &mut self,
+        field: &'static FieldMeta,
+        expected: Cow<'static, str>,
+        kind: ProblemKind,
+        secret: bool,
+    ) {
         self.problems.push(Problem {
             var: self.primary_name(field),
             aliases: field.aliases,
             field: join_path(&self.path, field.name),
             doc: field.doc,
             expected,
-            secret: field.secret,
+            secret,
             kind,
         });
     }
 
     fn record(&mut self, field: &'static FieldMeta, status: Status, value: Option<&str>) {
+        self.record_as(field, status, value, field.secret);
+    }
+
+    fn record_as(
+        &mut self,
+        field: &'static FieldMeta,
+        status: Status,
+        value: Option<&str>,
+        secret: bool,
+    ) {
         if self.report.is_none() {
             return;
         }
@@ -370,9 +409,9 @@ impl<'s> Context<'s> {
             var: self.primary_name(field),
             field: join_path(&self.path, field.name),
             required: field.is_required(),
-            secret: field.secret,
+            secret,
             status,
-            value: if field.secret {
+            value: if secret {
                 None
             } else {
                 value.map(str::to_owned)

@@ -305,26 +305,37 @@ impl Loader {
     }
 
     /// Every variable the sources define, resolved, for handing to another program
-    /// (`settings exec`): the names in the files and store imports, `NAME` for every
-    /// `NAME_FILE`, the secrets directory's files, and environment variables that hold a
-    /// reference. Each value is the one a load would see; references are resolved.
+    /// (`settings exec`): the names in the files and store imports, the secrets directory's
+    /// files, and environment variables that hold a reference. Each value is the one a load
+    /// would see; references are resolved. A `NAME_FILE` is handed over as it is written: with
+    /// no struct to say which names are settings, a file is read for `NAME` only when asked,
+    /// with [`Loader::export_including`].
     pub fn export(&self) -> Result<Export, Error> {
+        self.export_including(std::iter::empty::<String>())
+    }
+
+    /// Like [`Loader::export`], and also resolves each of `names` as a load would (from `NAME`,
+    /// from the file `NAME_FILE` names, from the secrets directory or a reference), whether or
+    /// not the cascade defines it.
+    pub fn export_including<I, S>(&self, names: I) -> Result<Export, Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
         let (sources, mut problems, lazy) = self.prepare();
         let resolve = |refs: &[Reference]| self.resolve(&lazy, &sources, refs);
-        let mut names = sources.defined_names();
+        let mut wanted = sources.defined_names();
+        wanted.extend(names.into_iter().map(Into::into));
         for name in self.env_names() {
-            if let Some(base) = name.strip_suffix("_FILE") {
-                names.insert(base.to_owned());
-            }
             if let Some(RawValue::Text(value)) = self.env().get(&name)
                 && Reference::parse(&value).is_some()
             {
-                names.insert(name);
+                wanted.insert(name);
             }
         }
         let mut vars = Vec::new();
         let mut pending: Vec<(String, Reference)> = Vec::new();
-        for name in names {
+        for name in wanted {
             let origin = sources.origin(&name);
             match sources.get(&name) {
                 Some(RawValue::Text(value)) => match Reference::parse(&value) {
@@ -551,8 +562,8 @@ impl Sources<'_> {
         self.files.iter()
     }
 
-    /// Every name the store imports and files define, `NAME` for each `NAME_FILE` among them,
-    /// and the names of the secrets directory's files.
+    /// Every name the store imports and files define, as written (`NAME_FILE` as itself), and
+    /// the names of the secrets directory's files.
     pub fn defined_names(&self) -> std::collections::BTreeSet<String> {
         let mut names = std::collections::BTreeSet::new();
         for layer in &self.imports {
@@ -561,11 +572,6 @@ impl Sources<'_> {
         for file in &self.files {
             names.extend(file.definitions().map(|(name, _)| name.to_owned()));
         }
-        let file_vars: Vec<String> = names
-            .iter()
-            .filter_map(|n| n.strip_suffix("_FILE").map(str::to_owned))
-            .collect();
-        names.extend(file_vars);
         if let Some(Ok(entries)) = self.secrets_dir.as_deref().map(std::fs::read_dir) {
             for entry in entries.flatten() {
                 if let Ok(name) = entry.file_name().into_string()
@@ -644,6 +650,31 @@ impl Sources<'_> {
                     .map(|(path, value)| (value, Layer::SecretFile(path)));
                 in_dir.or(direct)
             }
+        }
+    }
+
+    /// The variables that `name`'s value expands, in any file that defines it.
+    fn expands<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> {
+        self.files
+            .iter()
+            .flat_map(move |file| file.expands(name))
+            .map(String::as_str)
+    }
+
+    /// The file (by index) that wrote `NAME_FILE`, when `name`'s value would be read from the
+    /// file it names: a file in the working directory chose which file to read. Reads no file.
+    fn name_file_written_in(&self, name: &str) -> Option<usize> {
+        let direct_is_set = match self.layered(name) {
+            Some((RawValue::Text(text), _)) => !text.is_empty(),
+            Some(_) => true,
+            None => false,
+        };
+        if direct_is_set {
+            return None;
+        }
+        match self.layered(&format!("{name}_FILE")) {
+            Some((RawValue::Text(path), Layer::File(i))) if !path.is_empty() => Some(i),
+            _ => None,
         }
     }
 
@@ -751,10 +782,25 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// A resolved reference: the secret, or why it could not be had.
 type Resolved = Result<Zeroizing<String>, String>;
 
-/// The values of variables that held references, resolved, over the sources they came from.
+/// Variables whose value is a credential of the stores: a `.env` line that expands one builds a
+/// value that is kept out of reports and errors, whatever field it lands in.
+const CREDENTIAL_VARS: &[&str] = &[
+    "VAULT_TOKEN",
+    "BAO_TOKEN",
+    "VAULT_SECRET_ID",
+    "BAO_SECRET_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+];
+
+/// The values of variables that held references, resolved, over the sources they came from;
+/// and the rules that need the struct: which fields may hold a reference or read a file named
+/// in a file, and which values were built from a secret.
 struct Overlay<'a> {
-    base: &'a dyn Source,
+    base: &'a Sources<'a>,
     values: HashMap<String, (Resolved, Origin)>,
+    /// Names of non-secret fields whose values were built from a secret by expansion.
+    sensitive: HashSet<String>,
 }
 
 impl<'a> Overlay<'a> {
@@ -762,15 +808,29 @@ impl<'a> Overlay<'a> {
     /// hold one, and resolves them all in one batch.
     fn resolve(
         meta: &crate::meta::StructMeta,
-        base: &'a dyn Source,
+        base: &'a Sources<'a>,
         resolve: &dyn Fn(&[Reference]) -> Vec<Resolved>,
     ) -> Self {
         let mut values = HashMap::new();
         let mut pending: Vec<(String, Reference)> = Vec::new();
+        let mut secret_vars: HashSet<String> =
+            CREDENTIAL_VARS.iter().map(|n| (*n).to_owned()).collect();
+        let mut plain_vars: Vec<String> = Vec::new();
         meta.visit_leaves(&mut |scope, path, field| {
             let primary = field.var_name(scope);
             let names = std::iter::once(primary.as_str()).chain(field.aliases.iter().copied());
             for name in names {
+                if !field.secret
+                    && let Some(i) = base.name_file_written_in(name)
+                {
+                    let file_var = format!("{name}_FILE");
+                    let message = format!(
+                        "{file_var} is set in a file, and a file may name a file to read only for a secret \
+                         field; field `{path}` is not secret: set {name} itself, or {file_var} in the environment"
+                    );
+                    values.insert(name.to_owned(), (Err(message), base.files[i].origin(&file_var)));
+                    break;
+                }
                 let Some(RawValue::Text(value)) = base.get(name) else {
                     continue;
                 };
@@ -793,12 +853,42 @@ impl<'a> Overlay<'a> {
                 }
                 break;
             }
+            let all = field.aliases.iter().map(|a| (*a).to_owned());
+            let all = std::iter::once(primary).chain(all);
+            if field.secret {
+                secret_vars.extend(all);
+            } else {
+                plain_vars.extend(all);
+            }
         });
         for (name, answer, origin) in resolve_pending(pending, resolve) {
             values.insert(name, (answer, origin));
         }
-        Overlay { base, values }
+        let sensitive = plain_vars
+            .into_iter()
+            .filter(|name| built_from_secret(base, name, &secret_vars))
+            .collect();
+        Overlay {
+            base,
+            values,
+            sensitive,
+        }
     }
+}
+
+/// True when the value of `name` expands, directly or through other variables, one of `secrets`.
+fn built_from_secret(base: &Sources<'_>, name: &str, secrets: &HashSet<String>) -> bool {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut stack: Vec<&str> = base.expands(name).collect();
+    while let Some(next) = stack.pop() {
+        if secrets.contains(next) {
+            return true;
+        }
+        if seen.insert(next) {
+            stack.extend(base.expands(next));
+        }
+    }
+    false
 }
 
 impl Source for Overlay<'_> {
@@ -815,6 +905,10 @@ impl Source for Overlay<'_> {
             Some((_, origin)) => origin.clone(),
             None => self.base.origin(name),
         }
+    }
+
+    fn sensitive(&self, name: &str) -> bool {
+        self.sensitive.contains(name)
     }
 }
 

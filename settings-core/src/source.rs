@@ -19,6 +19,13 @@ pub trait Source {
     /// Where the value of `name` comes from. Asked only for error messages and reports, after
     /// [`Source::get`] found the name, so it may be slower.
     fn origin(&self, name: &str) -> Origin;
+
+    /// True when the value of `name` was built from a secret (a `.env` line that expands a
+    /// secret variable): it is then kept out of reports and errors like a secret field's, even
+    /// in a field that is not secret. Asked only on those paths.
+    fn sensitive(&self, _name: &str) -> bool {
+        false
+    }
 }
 
 /// A raw value before coercion.

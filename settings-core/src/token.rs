@@ -13,20 +13,25 @@ pub const DEFAULT_ALPHABET: &str =
 
 /// Why a token could not be made.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TokenError {
     /// The operating system's random source failed.
     Random(String),
     /// The requested length or size is not allowed.
     Length(String),
-    /// The alphabet is empty, holds a character twice, or is not ASCII.
+    /// The alphabet has fewer than two characters, holds one twice, or is not ASCII.
     Alphabet(String),
+    /// A part of a URL to build is not valid where it goes.
+    Url(String),
 }
 
 impl fmt::Display for TokenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TokenError::Random(why) => write!(f, "the system's random source failed: {why}"),
-            TokenError::Length(why) | TokenError::Alphabet(why) => f.write_str(why),
+            TokenError::Length(why) | TokenError::Alphabet(why) | TokenError::Url(why) => {
+                f.write_str(why)
+            }
         }
     }
 }
@@ -78,13 +83,17 @@ pub fn api_key(prefix: &str) -> Result<SecretString, TokenError> {
         ));
     }
     let raw = random_bytes(32)?;
-    let body = base64url(&raw);
+    let body = Zeroizing::new(base64url(&raw));
     let prefix = prefix.trim_end_matches('_');
-    Ok(SecretString::from(if prefix.is_empty() {
-        body
-    } else {
-        format!("{prefix}_{body}")
-    }))
+    if prefix.is_empty() {
+        return Ok(SecretString::from(body.to_string()));
+    }
+    // Sized once, so that no partial copy of the key is left behind by a reallocation.
+    let mut key = String::with_capacity(prefix.len() + 1 + body.len());
+    key.push_str(prefix);
+    key.push('_');
+    key.push_str(&body);
+    Ok(SecretString::from(key))
 }
 
 /// How to make a password.
@@ -117,12 +126,22 @@ impl Password {
         }
     }
 
+    /// About how many bits of entropy a password made this way has (`length × log2(alphabet)`,
+    /// a little less with `each_class`). 64 or more is advised for a password a machine uses.
+    pub fn entropy_bits(&self) -> f64 {
+        let size = self.alphabet.chars().count().max(1) as f64;
+        self.length as f64 * size.log2()
+    }
+
     /// Makes the password. With `each_class`, passwords missing a class are drawn again, so
     /// the result is uniform over the passwords that have every class.
     pub fn generate(&self) -> Result<SecretString, TokenError> {
         let alphabet: Vec<char> = self.alphabet.chars().collect();
-        if alphabet.is_empty() {
-            return Err(TokenError::Alphabet("the alphabet is empty".to_owned()));
+        if alphabet.len() < 2 {
+            return Err(TokenError::Alphabet(
+                "the alphabet needs at least two characters: with one, every password is the same"
+                    .to_owned(),
+            ));
         }
         if !self.alphabet.is_ascii() {
             return Err(TokenError::Alphabet(
@@ -211,28 +230,77 @@ pub struct DatabaseUrl {
 }
 
 impl DatabaseUrl {
-    /// Generates the password and builds the URL.
+    /// Generates the password and builds the URL. The scheme must be a URL scheme
+    /// (`postgres`, `mysql+pymysql`) and the host a host name, an IPv4 address or a bracketed
+    /// IPv6 address; the user and database are percent-encoded.
     pub fn generate(&self) -> Result<SecretString, TokenError> {
-        let password = self.password.generate()?;
-        let mut url = format!(
-            "{}://{}:{}@{}",
-            self.scheme,
-            percent_encode(&self.user),
-            percent_encode(secrecy::ExposeSecret::expose_secret(&password)),
-            self.host
-        );
-        if let Some(port) = self.port {
-            url.push_str(&format!(":{port}"));
+        let scheme_ok = self.scheme.starts_with(|c: char| c.is_ascii_lowercase())
+            && self
+                .scheme
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+.-".contains(&b));
+        if !scheme_ok {
+            return Err(TokenError::Url(
+                "the scheme must be a URL scheme such as postgres or mysql (lowercase letters, digits, '+', '.', '-')"
+                    .to_owned(),
+            ));
         }
-        url.push('/');
-        url.push_str(&percent_encode(&self.database));
+        if !valid_host(&self.host) {
+            return Err(TokenError::Url(
+                "the host must be a host name, an IPv4 address or a bracketed IPv6 address"
+                    .to_owned(),
+            ));
+        }
+        let password = self.password.generate()?;
+        let user = percent_encode(&self.user);
+        let secret = Zeroizing::new(percent_encode(secrecy::ExposeSecret::expose_secret(
+            &password,
+        )));
+        let port = self.port.map(|port| format!(":{port}")).unwrap_or_default();
+        let database = percent_encode(&self.database);
+        // Sized once, so that no partial copy of the password is left behind by a reallocation.
+        let parts = [
+            self.scheme.as_str(),
+            "://",
+            &user,
+            ":",
+            &secret,
+            "@",
+            &self.host,
+            &port,
+            "/",
+            &database,
+        ];
+        let mut url = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        for part in parts {
+            url.push_str(part);
+        }
         Ok(SecretString::from(url))
     }
 }
 
+/// A host name (letters, digits, '-' and '.'), an IPv4 address, or an IPv6 address in brackets.
+fn valid_host(host: &str) -> bool {
+    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return inner.parse::<std::net::Ipv6Addr>().is_ok();
+    }
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
 /// Percent-encodes everything but RFC 3986 unreserved characters.
 pub fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+    // Room for the worst case, so that a secret is never copied by a reallocation.
+    let mut out = String::with_capacity(text.len() * 3);
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
             out.push(char::from(byte));
@@ -287,6 +355,25 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(base64url(input), want);
+        }
+    }
+
+    #[test]
+    fn hosts() {
+        for ok in ["db", "db.internal", "10.0.0.1", "[::1]", "a-b.example.com"] {
+            assert!(valid_host(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "evil.com/x?y#",
+            "u@h",
+            "h:5432",
+            "-a",
+            "a..b",
+            "[zz]",
+            "a b",
+        ] {
+            assert!(!valid_host(bad), "{bad}");
         }
     }
 
