@@ -154,5 +154,29 @@ fn a_value_built_from_a_secret_is_a_secret_wherever_it_lands() {
         .dir(dir.path())
         .load_with_report::<Pipeline>()
         .unwrap();
-    assert!(report.to_string().contains("LABEL = [REDACTED]"), "{report}");
+    assert!(
+        report.to_string().contains("LABEL = [REDACTED]"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_secret_that_starts_like_a_reference_is_an_error_or_escaped_never_a_location() {
+    let dir = TempDir::new("trust-literal");
+    let load = |value: &str| {
+        Loader::new()
+            .vars([("NAME", "n"), ("DATABASE_URL", value)])
+            .dir(dir.path())
+            .load_with_report::<App>()
+    };
+    // Not a path: a malformed reference, reported without the value, with the escape to use.
+    let err = load("ssm:Pa55-SECRET").unwrap_err().to_string();
+    assert!(err.contains("an ssm reference is ssm:/path/NAME"), "{err}");
+    assert!(err.contains("written with `literal:` before it"), "{err}");
+    assert!(!err.contains("Pa55"), "{err}");
+    // Escaped, it is the value itself.
+    let (app, report) = load("literal:ssm:Pa55-SECRET").unwrap();
+    use settings::ExposeSecret;
+    assert_eq!(app.database_url.expose_secret(), "ssm:Pa55-SECRET");
+    assert!(!report.to_string().contains("Pa55"), "{report}");
 }

@@ -26,13 +26,13 @@ use crate::load::run;
 use crate::report::Report;
 use crate::secret_files::{find_in_secrets_dir, read_secret_file};
 use crate::source::{Environment, Origin, RawValue, Source, SourceProblem, Vars};
-use crate::store::Reference;
 #[cfg(feature = "aws")]
 use crate::store::aws::AwsConfig;
 #[cfg(feature = "vault")]
 use crate::store::vault::VaultConfig;
 #[cfg(any(feature = "vault", feature = "aws"))]
 use crate::store::{ALLOW_INSECURE_HTTP_VAR, Import, Resolver, StoreOptions, StoreVars};
+use crate::store::{Reference, unescape_literal};
 use zeroize::Zeroizing;
 
 /// The variable that names the profile unless told otherwise.
@@ -343,7 +343,10 @@ impl Loader {
                     Some(Err(message)) => problems.push(variable_problem(&name, &origin, &message)),
                     None => vars.push(Exported {
                         name,
-                        value,
+                        value: match unescape_literal(&value) {
+                            Some(literal) => Zeroizing::new(literal.to_owned()),
+                            None => value,
+                        },
                         origin,
                     }),
                 },
@@ -836,6 +839,11 @@ impl<'a> Overlay<'a> {
                 };
                 if value.is_empty() {
                     continue;
+                }
+                if let Some(literal) = unescape_literal(&value) {
+                    let literal = Zeroizing::new(literal.to_owned());
+                    values.insert(name.to_owned(), (Ok(literal), base.origin(name)));
+                    break;
                 }
                 match Reference::parse(&value) {
                     None => {}

@@ -70,65 +70,134 @@ impl Reference {
         }
     }
 
-    /// Parses a value. `None` when it is not a reference at all; `Some(Err)` when it starts like
-    /// one but is malformed (the message does not repeat the value).
+    /// Parses a value. `None` when it is not a reference at all (a value that starts with
+    /// [`LITERAL_PREFIX`] never is); `Some(Err)` when it starts like one but is malformed (the
+    /// message does not repeat the value).
     pub fn parse(value: &str) -> Option<Result<Reference, String>> {
+        if value.starts_with(LITERAL_PREFIX) {
+            return None;
+        }
         let (scheme, rest) = value.split_once(':')?;
         Some(match scheme {
             "vault" => parse_vault(rest),
-            "ssm" => {
-                if rest.is_empty() {
-                    Err("an ssm reference needs a parameter name: ssm:/path/NAME".to_owned())
-                } else {
-                    Ok(Reference::Ssm {
-                        name: rest.to_owned(),
-                    })
-                }
-            }
-            "secretsmanager" => {
-                let (id, key) = match rest.split_once('#') {
-                    Some((id, key)) => (id, Some(key.to_owned())),
-                    None => (rest, None),
-                };
-                if id.is_empty() || key.as_deref() == Some("") {
-                    Err(
-                        "a secretsmanager reference is secretsmanager:<secret id>[#<key>]"
-                            .to_owned(),
-                    )
-                } else {
-                    Ok(Reference::SecretsManager {
-                        id: id.to_owned(),
-                        key,
-                    })
-                }
-            }
+            "ssm" => parse_ssm(rest),
+            "secretsmanager" => parse_secrets_manager(rest),
             _ => return None,
         })
     }
 }
 
+/// Written before a value that would otherwise be read as a reference (`literal:ssm:abc` is the
+/// value `ssm:abc`): the prefix is removed and the rest taken as it is.
+pub const LITERAL_PREFIX: &str = "literal:";
+
+/// The value itself when it is escaped with [`LITERAL_PREFIX`].
+pub fn unescape_literal(value: &str) -> Option<&str> {
+    value.strip_prefix(LITERAL_PREFIX)
+}
+
+/// How to write a value that starts like a reference, for the end of a malformed one's message.
+const LITERAL_HINT: &str =
+    "a value that is not a reference but starts like one is written with `literal:` before it";
+
+/// Characters of store paths and names: letters, digits and `_ . - /`.
+fn path_chars(text: &str) -> bool {
+    text.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'/'))
+}
+
+/// Characters of a key inside a secret: anything printable but white space, `#` and `?`.
+fn key_chars(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| !c.is_whitespace() && !c.is_control() && c != '#' && c != '?')
+}
+
 fn parse_vault(rest: &str) -> Result<Reference, String> {
-    const FORM: &str = "a vault reference is vault:<mount>/<path>[?version=N]#<key>";
-    let (location, key) = rest.rsplit_once('#').ok_or_else(|| FORM.to_owned())?;
+    let form =
+        || format!("a vault reference is vault:<mount>/<path>[?version=N]#<key>; {LITERAL_HINT}");
+    let (location, key) = rest.rsplit_once('#').ok_or_else(form)?;
     let (path, version) = match location.split_once('?') {
         Some((path, query)) => {
             let version = query
                 .strip_prefix("version=")
                 .and_then(|v| v.parse::<u64>().ok())
-                .ok_or_else(|| FORM.to_owned())?;
+                .ok_or_else(form)?;
             (path, Some(version))
         }
         None => (location, None),
     };
     let path = path.trim_matches('/');
-    if path.is_empty() || !path.contains('/') || key.is_empty() {
-        return Err(FORM.to_owned());
+    let segments_ok = path
+        .split('/')
+        .all(|segment| !segment.is_empty() && segment != "." && segment != "..");
+    if !path.contains('/') || !segments_ok || !path_chars(path) || !key_chars(key) {
+        return Err(form());
     }
     Ok(Reference::Vault {
         path: path.to_owned(),
         version,
         key: key.to_owned(),
     })
+}
+
+/// `ssm:/path/NAME`, with an optional `:version` or `:label` selector, or a parameter ARN.
+fn parse_ssm(rest: &str) -> Result<Reference, String> {
+    let valid = if let Some(arn) = rest.strip_prefix("arn:") {
+        // arn:<partition>:ssm:<region>:<account>:parameter/<name>
+        let parts: Vec<&str> = arn.splitn(5, ':').collect();
+        parts.len() == 5
+            && parts[1] == "ssm"
+            && parts[4].starts_with("parameter/")
+            && path_chars(parts[4])
+    } else {
+        let (name, selector) = match rest.rsplit_once(':') {
+            Some((name, selector)) => (name, Some(selector)),
+            None => (rest, None),
+        };
+        name.starts_with('/')
+            && name.len() > 1
+            && !name.contains("//")
+            && path_chars(name)
+            && selector.is_none_or(|s| {
+                !s.is_empty()
+                    && s.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+            })
+    };
+    if valid {
+        Ok(Reference::Ssm {
+            name: rest.to_owned(),
+        })
+    } else {
+        Err(format!(
+            "an ssm reference is ssm:/path/NAME[:version or :label] or a parameter ARN; {LITERAL_HINT}"
+        ))
+    }
+}
+
+/// `secretsmanager:<name or ARN>[#<key>]`.
+fn parse_secrets_manager(rest: &str) -> Result<Reference, String> {
+    let (id, key) = match rest.split_once('#') {
+        Some((id, key)) => (id, Some(key)),
+        None => (rest, None),
+    };
+    let id_ok = !id.is_empty()
+        && id.len() <= 2048
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/_+=.@-:".contains(&b));
+    if id_ok && key.is_none_or(key_chars) {
+        Ok(Reference::SecretsManager {
+            id: id.to_owned(),
+            key: key.map(str::to_owned),
+        })
+    } else {
+        Err(format!(
+            "a secretsmanager reference is secretsmanager:<secret name or ARN>[#<key>]; {LITERAL_HINT}"
+        ))
+    }
 }
 
 impl fmt::Display for Reference {
@@ -199,11 +268,30 @@ mod tests {
             "vault:secret#k",
             "vault:secret/app",
             "vault:secret/app?version=x#k",
+            "vault:secret/../sys#k",
+            "vault:secret/a b#k",
+            "vault:secret/app#a key",
             "ssm:",
+            "ssm:Pa55-SECRET",
+            "ssm:/a b",
+            "ssm://double",
+            "ssm:/x:",
             "secretsmanager:#k",
+            "secretsmanager:a b",
+            "secretsmanager:app#",
         ] {
             assert!(matches!(Reference::parse(bad), Some(Err(_))), "{bad}");
         }
+        for ok in [
+            "ssm:/app/x:3",
+            "ssm:/app/x:prod-label",
+            "ssm:arn:aws:ssm:us-east-1:123456789012:parameter/app/x",
+            "secretsmanager:arn:aws:secretsmanager:us-east-1:1:secret:app-AbCd#k",
+        ] {
+            assert!(matches!(Reference::parse(ok), Some(Ok(_))), "{ok}");
+        }
+        assert_eq!(Reference::parse("literal:ssm:Pa55-SECRET"), None);
+        assert_eq!(unescape_literal("literal:ssm:x"), Some("ssm:x"));
     }
 
     #[test]
