@@ -20,6 +20,7 @@ mod settings;
 pub mod source;
 pub mod store;
 pub mod token;
+mod wiped;
 
 pub use error::{Error, Problem, ProblemKind};
 pub use loader::Loader;

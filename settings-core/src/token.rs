@@ -89,11 +89,8 @@ pub fn api_key(prefix: &str) -> Result<SecretString, TokenError> {
         return Ok(SecretString::from(body.to_string()));
     }
     // Sized once, so that no partial copy of the key is left behind by a reallocation.
-    let mut key = String::with_capacity(prefix.len() + 1 + body.len());
-    key.push_str(prefix);
-    key.push('_');
-    key.push_str(&body);
-    Ok(SecretString::from(key))
+    let key = crate::wiped::concat(&[prefix, "_", &body]);
+    Ok(SecretString::from(key.to_string()))
 }
 
 /// How to make a password.
@@ -259,7 +256,7 @@ impl DatabaseUrl {
         let port = self.port.map(|port| format!(":{port}")).unwrap_or_default();
         let database = percent_encode(&self.database);
         // Sized once, so that no partial copy of the password is left behind by a reallocation.
-        let parts = [
+        let url = crate::wiped::concat(&[
             self.scheme.as_str(),
             "://",
             &user,
@@ -270,12 +267,8 @@ impl DatabaseUrl {
             &port,
             "/",
             &database,
-        ];
-        let mut url = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-        for part in parts {
-            url.push_str(part);
-        }
-        Ok(SecretString::from(url))
+        ]);
+        Ok(SecretString::from(url.to_string()))
     }
 }
 
@@ -322,7 +315,9 @@ fn check_size(bytes: usize) -> Result<(), TokenError> {
 }
 
 fn base64url(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    // Exactly the length it will have (six bits a character, no padding): a `SecretString` made
+    // from it then keeps this block instead of shrinking it into a copy.
+    let mut out = String::with_capacity((bytes.len() * 8).div_ceil(6));
     for chunk in bytes.chunks(3) {
         let b = [
             chunk[0],

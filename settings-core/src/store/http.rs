@@ -45,8 +45,10 @@ impl Default for StoreOptions {
 pub(crate) struct Request {
     pub method: &'static str,
     pub url: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+    /// Header values may hold a token: they are wiped when dropped.
+    pub headers: Vec<(String, Zeroizing<String>)>,
+    /// The body may hold a secret (an AppRole secret id): wiped when dropped.
+    pub body: Zeroizing<Vec<u8>>,
 }
 
 /// A response: status and body. The body may hold secrets: it is wiped when dropped.
@@ -145,30 +147,39 @@ impl Http {
             builder = builder.header(name.as_str(), value.as_str());
         }
         let http_request = builder
-            .body(request.body.clone())
+            .body(&request.body[..])
             .map_err(|err| Failure::Final(format!("invalid request: {err}")))?;
         let mut response = self
             .agent
             .run(http_request)
             .map_err(|err| Failure::Retry(describe(err)))?;
         let status = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_REPLY_BYTES)
-            .read_to_string()
-            .map_err(|err| match err {
-                // The server answered; asking again would bring the same answer.
-                ureq::Error::BodyExceedsLimit(_) => Failure::Final(format!(
-                    "the answer is larger than {} MiB; refused",
-                    MAX_REPLY_BYTES / (1024 * 1024)
-                )),
-                other => Failure::Retry(describe(other)),
-            })?;
-        Ok(Reply {
-            status,
-            body: Zeroizing::new(body),
-        })
+        let too_large = || {
+            // The server answered; asking again would bring the same answer.
+            Failure::Final(format!(
+                "the answer is larger than {} MiB; refused",
+                MAX_REPLY_BYTES / (1024 * 1024)
+            ))
+        };
+        let hint = response.body().content_length();
+        if hint.is_some_and(|length| length > MAX_REPLY_BYTES) {
+            return Err(too_large());
+        }
+        let mut reader = response.body_mut().as_reader();
+        let mut bytes = crate::wiped::read_to_end(&mut reader, hint, MAX_REPLY_BYTES).map_err(
+            |err| match err.kind() {
+                std::io::ErrorKind::InvalidData => too_large(),
+                _ => Failure::Retry(describe(ureq::Error::from(err))),
+            },
+        )?;
+        let body = match String::from_utf8(std::mem::take(&mut *bytes)) {
+            Ok(text) => Zeroizing::new(text),
+            Err(err) => {
+                drop(Zeroizing::new(err.into_bytes()));
+                return Err(Failure::Final("the answer is not UTF-8 text".to_owned()));
+            }
+        };
+        Ok(Reply { status, body })
     }
 }
 

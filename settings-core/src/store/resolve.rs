@@ -239,7 +239,12 @@ impl Resolver {
                 // named after the last segment of the secret's name.
                 let map = match serde_json::from_str::<serde_json::Value>(&text) {
                     Ok(serde_json::Value::Object(map)) => map,
-                    _ => {
+                    Ok(mut other) => {
+                        crate::wiped::wipe_json(&mut other);
+                        let name = id.rsplit(['/', ':']).next().unwrap_or(id);
+                        return Ok(vec![(variable_of(name), text)]);
+                    }
+                    Err(_) => {
                         let name = id.rsplit(['/', ':']).next().unwrap_or(id);
                         return Ok(vec![(variable_of(name), text)]);
                     }
@@ -249,7 +254,11 @@ impl Resolver {
                     .map(|(key, value)| {
                         let text = match value {
                             serde_json::Value::String(text) => text,
-                            other => other.to_string(),
+                            mut other => {
+                                let text = other.to_string();
+                                crate::wiped::wipe_json(&mut other);
+                                text
+                            }
                         };
                         (variable_of(&key), Zeroizing::new(text))
                     })
@@ -300,13 +309,15 @@ fn in_batches<'r>(
 /// The value of `key` in a secret string that holds a JSON object.
 #[cfg(feature = "aws")]
 fn json_key(text: &str, key: &str) -> Resolved {
-    let json: serde_json::Value = serde_json::from_str(text)
+    let mut json: serde_json::Value = serde_json::from_str(text)
         .map_err(|_| format!("the secret is not a JSON object, so it has no key {key}"))?;
-    match json.get(key) {
-        Some(serde_json::Value::String(value)) => Ok(Zeroizing::new(value.clone())),
+    let found = match json.get_mut(key) {
+        Some(serde_json::Value::String(value)) => Ok(Zeroizing::new(std::mem::take(value))),
         Some(serde_json::Value::Null) | None => Err(format!("the secret has no key {key}")),
         Some(other) => Ok(Zeroizing::new(other.to_string())),
-    }
+    };
+    crate::wiped::wipe_json(&mut json);
+    found
 }
 
 /// The variable an imported key becomes: `db/url` under an SSM path, or a JSON key `db-url`,

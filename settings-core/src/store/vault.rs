@@ -128,27 +128,34 @@ impl Vault {
         // Built as text, not as a serde_json::Value, so that no copy of the secret id outlives
         // this function unwiped.
         let role = Value::from(role).to_string();
-        let secret = Zeroizing::new(serde_json::to_string(secret).unwrap_or_default());
-        let body = Zeroizing::new(format!(
-            "{{\"role_id\":{role},\"secret_id\":{}}}",
-            secret.as_str()
-        ));
+        // A JSON string of the secret id, escaped into a buffer of the largest size it can take
+        // (six bytes a character), so that it is never copied by a reallocation.
+        let mut secret_json = Zeroizing::new(String::with_capacity(secret.len() * 6 + 2));
+        secret_json.push('"');
+        for c in secret.chars() {
+            match c {
+                '"' => secret_json.push_str("\\\""),
+                '\\' => secret_json.push_str("\\\\"),
+                c if c.is_control() => secret_json.push_str(&format!("\\u{:04x}", u32::from(c))),
+                c => secret_json.push(c),
+            }
+        }
+        secret_json.push('"');
+        let body =
+            crate::wiped::concat(&["{\"role_id\":", &role, ",\"secret_id\":", &secret_json, "}"]);
         let reply = self
-            .send(
-                "POST",
-                "auth/approle/login",
-                body.as_bytes().to_vec(),
-                false,
-            )
+            .send("POST", "auth/approle/login", body.as_bytes(), false)
             .map_err(|err| format!("vault AppRole login: {err}"))?;
         match reply.status {
             200 => {
-                let json: Value =
+                let mut json: Value =
                     parse(&reply.body).map_err(|e| format!("vault AppRole login: {e}"))?;
-                json.pointer("/auth/client_token")
-                    .and_then(Value::as_str)
-                    .map(|t| Zeroizing::new(t.to_owned()))
-                    .ok_or_else(|| "vault AppRole login: the answer holds no token".to_owned())
+                let token = match json.pointer_mut("/auth/client_token") {
+                    Some(Value::String(token)) => Some(Zeroizing::new(std::mem::take(token))),
+                    _ => None,
+                };
+                crate::wiped::wipe_json(&mut json);
+                token.ok_or_else(|| "vault AppRole login: the answer holds no token".to_owned())
             }
             // Vault answers a wrong secret id with 400, not 403.
             400 | 403 => Err(
@@ -166,24 +173,25 @@ impl Vault {
         &self,
         method: &'static str,
         route: &str,
-        body: Vec<u8>,
+        body: &[u8],
         with_token: bool,
     ) -> Result<Reply, Failure> {
-        let mut headers = vec![("X-Vault-Request".to_owned(), "true".to_owned())];
+        let header = |name: &str, value: &str| (name.to_owned(), Zeroizing::new(value.to_owned()));
+        let mut headers = vec![header("X-Vault-Request", "true")];
         if with_token {
-            headers.push(("X-Vault-Token".to_owned(), self.token.to_string()));
+            headers.push(header("X-Vault-Token", &self.token));
         }
         if let Some(namespace) = &self.namespace {
-            headers.push(("X-Vault-Namespace".to_owned(), namespace.clone()));
+            headers.push(header("X-Vault-Namespace", namespace));
         }
         if !body.is_empty() {
-            headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
+            headers.push(header("Content-Type", "application/json"));
         }
         let request = Request {
             method,
             url: format!("{}/v1/{route}", self.addr),
             headers,
-            body,
+            body: Zeroizing::new(body.to_vec()),
         };
         let judge = |reply: &Reply| match reply.status {
             412 | 429 => Verdict::Throttled,
@@ -206,7 +214,7 @@ impl Vault {
             return Ok(found);
         }
         let route = format!("sys/internal/ui/mounts/{}", encode(path, true));
-        let reply = self.send("GET", &route, Vec::new(), true)?;
+        let reply = self.send("GET", &route, &[], true)?;
         let found = match reply.status {
             200 => {
                 let json: Value = parse(&reply.body)?;
@@ -259,7 +267,7 @@ impl Vault {
         } else {
             format!("{}{}", encode(&mount, true), encode(relative, true))
         };
-        let reply = self.send("GET", &route, Vec::new(), true)?;
+        let reply = self.send("GET", &route, &[], true)?;
         match reply.status {
             200 => {}
             404 => {
@@ -272,23 +280,30 @@ impl Vault {
             }
             _ => return Err(status_text(reply.status, &reply)),
         }
-        let json: Value = parse(&reply.body)?;
+        let mut json: Value = parse(&reply.body)?;
         let data = if kv == 2 {
-            json.pointer("/data/data")
+            json.pointer_mut("/data/data")
         } else {
-            json.pointer("/data")
+            json.pointer_mut("/data")
         };
-        let Some(Value::Object(map)) = data else {
+        let Some(Value::Object(map)) = data.map(Value::take) else {
+            crate::wiped::wipe_json(&mut json);
             return Err("not found: the secret holds no data (deleted or destroyed)".to_owned());
         };
+        crate::wiped::wipe_json(&mut json);
+        // The strings are moved out of the parsed answer, not copied.
         Ok(map
-            .iter()
+            .into_iter()
             .map(|(key, value)| {
                 let text = match value {
-                    Value::String(text) => text.clone(),
-                    other => other.to_string(),
+                    Value::String(text) => text,
+                    mut other => {
+                        let text = other.to_string();
+                        crate::wiped::wipe_json(&mut other);
+                        text
+                    }
                 };
-                (key.clone(), Zeroizing::new(text))
+                (key, Zeroizing::new(text))
             })
             .collect())
     }
@@ -298,7 +313,7 @@ impl Drop for Vault {
     /// Revokes a token this client made by logging in; never one the user gave.
     fn drop(&mut self) {
         if self.owns_token {
-            let _ = self.send("POST", "auth/token/revoke-self", Vec::new(), true);
+            let _ = self.send("POST", "auth/token/revoke-self", &[], true);
         }
     }
 }

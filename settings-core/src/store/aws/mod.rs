@@ -125,7 +125,7 @@ impl Aws {
             .next()
             .unwrap_or_default()
             .to_owned();
-        let body = body.to_string().into_bytes();
+        let body = Zeroizing::new(body.to_string().into_bytes());
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -141,9 +141,9 @@ impl Aws {
         let mut headers = vec![
             (
                 "content-type".to_owned(),
-                "application/x-amz-json-1.1".to_owned(),
+                Zeroizing::new("application/x-amz-json-1.1".to_owned()),
             ),
-            ("x-amz-target".to_owned(), target.to_owned()),
+            ("x-amz-target".to_owned(), Zeroizing::new(target.to_owned())),
         ];
         headers.extend(signed.headers);
         let request = Request {
@@ -187,14 +187,16 @@ impl Aws {
             "AmazonSSM.GetParameters",
             &json!({ "Names": names, "WithDecryption": true }),
         )?;
+        let mut answer = answer;
         let mut values = HashMap::new();
-        for (name, value, selector) in parameters(&answer) {
+        for (name, value, selector) in parameters(&mut answer) {
             // A selector (`name:3`, `name:label`) comes back as the plain name and its Selector.
             if let Some(selector) = selector {
                 values.insert(format!("{name}{selector}"), value.clone());
             }
             values.insert(name, value);
         }
+        crate::wiped::wipe_json(&mut answer);
         Ok(values)
     }
 
@@ -210,11 +212,17 @@ impl Aws {
             if let Some(token) = &token {
                 body["NextToken"] = Value::String(token.clone());
             }
-            let answer = self.call("ssm", "AmazonSSM.GetParametersByPath", &body)?;
-            values.extend(parameters(&answer).map(|(name, value, _)| (name, value)));
-            match answer.get("NextToken").and_then(Value::as_str) {
-                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
-                _ => return Ok(values),
+            let mut answer = self.call("ssm", "AmazonSSM.GetParametersByPath", &body)?;
+            values.extend(parameters(&mut answer).map(|(name, value, _)| (name, value)));
+            let next = answer
+                .get("NextToken")
+                .and_then(Value::as_str)
+                .filter(|next| !next.is_empty())
+                .map(str::to_owned);
+            crate::wiped::wipe_json(&mut answer);
+            match next {
+                Some(next) => token = Some(next),
+                None => return Ok(values),
             }
         }
     }
@@ -225,7 +233,7 @@ impl Aws {
         &self,
         ids: &[&str],
     ) -> Result<HashMap<String, Result<Zeroizing<String>, String>>, String> {
-        let answer = self.call(
+        let mut answer = self.call(
             "secretsmanager",
             "secretsmanager.BatchGetSecretValue",
             &json!({ "SecretIdList": ids }),
@@ -262,18 +270,23 @@ impl Aws {
                 found.insert(id.to_owned(), Err(describe(&error)));
             }
         }
+        crate::wiped::wipe_json(&mut answer);
         Ok(found)
     }
 }
 
-/// The `(Name, Value, Selector)` of each parameter of an SSM answer.
+/// The `(Name, Value, Selector)` of each parameter of an SSM answer; each value is moved out of
+/// the answer, not copied.
 fn parameters(
-    answer: &Value,
+    answer: &mut Value,
 ) -> impl Iterator<Item = (String, Zeroizing<String>, Option<String>)> + '_ {
-    let list = answer.get("Parameters").and_then(Value::as_array);
+    let list = answer.get_mut("Parameters").and_then(Value::as_array_mut);
     list.into_iter().flatten().filter_map(|parameter| {
         let name = parameter.get("Name")?.as_str()?.to_owned();
-        let value = Zeroizing::new(parameter.get("Value")?.as_str()?.to_owned());
+        let value = match parameter.get_mut("Value")? {
+            Value::String(value) => Zeroizing::new(std::mem::take(value)),
+            _ => return None,
+        };
         let selector = parameter
             .get("Selector")
             .and_then(Value::as_str)

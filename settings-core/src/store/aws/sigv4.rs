@@ -9,7 +9,7 @@ use super::credentials::Credentials;
 /// The headers to add to a signed request: `x-amz-date`, `x-amz-security-token` (with session
 /// credentials) and `authorization`.
 pub(crate) struct Signed {
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<(String, Zeroizing<String>)>,
 }
 
 /// Signs a JSON 1.1 request. `host` includes a non-default port; `amz_date` is `YYYYMMDDTHHMMSSZ`.
@@ -38,20 +38,27 @@ pub(crate) fn sign(
         .map(|(name, _)| *name)
         .collect::<Vec<_>>()
         .join(";");
-    let canonical_headers: String = headers
-        .iter()
-        .map(|(name, value)| format!("{name}:{}\n", value.trim()))
-        .collect();
-    let canonical_request = format!(
-        "POST\n/\n\n{canonical_headers}\n{signed_headers}\n{}",
-        hex(&Sha256::digest(body))
-    );
+    // Both may hold the session token: built at their final size, wiped when dropped.
+    let mut lines: Vec<&str> = Vec::new();
+    for (name, value) in &headers {
+        lines.extend([*name, ":", value.trim(), "\n"]);
+    }
+    let canonical_headers = crate::wiped::concat(&lines);
+    let body_hash = hex(&Sha256::digest(body));
+    let canonical_request = crate::wiped::concat(&[
+        "POST\n/\n\n",
+        &canonical_headers,
+        "\n",
+        &signed_headers,
+        "\n",
+        &body_hash,
+    ]);
     let scope = format!("{date}/{region}/{service}/aws4_request");
     let string_to_sign = format!(
         "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
         hex(&Sha256::digest(canonical_request.as_bytes()))
     );
-    let key = Zeroizing::new(format!("AWS4{}", credentials.secret_access_key.as_str()));
+    let key = crate::wiped::concat(&["AWS4", credentials.secret_access_key.as_str()]);
     let k_date = hmac(key.as_bytes(), date.as_bytes());
     let k_region = hmac(&k_date, region.as_bytes());
     let k_service = hmac(&k_region, service.as_bytes());
@@ -61,11 +68,11 @@ pub(crate) fn sign(
         "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
         credentials.access_key_id
     );
-    let mut out = vec![("x-amz-date".to_owned(), amz_date.to_owned())];
+    let mut out = vec![("x-amz-date".to_owned(), Zeroizing::new(amz_date.to_owned()))];
     if let Some(token) = &credentials.session_token {
-        out.push(("x-amz-security-token".to_owned(), token.to_string()));
+        out.push(("x-amz-security-token".to_owned(), token.clone()));
     }
-    out.push(("authorization".to_owned(), authorization));
+    out.push(("authorization".to_owned(), Zeroizing::new(authorization)));
     Signed { headers: out }
 }
 
@@ -176,12 +183,9 @@ mod tests {
             "SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, \
              Signature=c35a260c376f3f3972fe0b6195c517f1549475799626d0dd3a4c1a5c5cf28f9a"
         ));
-        assert!(
-            signed
-                .headers
-                .iter()
-                .any(|(n, v)| n == "x-amz-security-token" && v == "FQoGZXIvYXdzEXAMPLETOKEN==")
-        );
+        assert!(signed.headers.iter().any(
+            |(n, v)| n == "x-amz-security-token" && v.as_str() == "FQoGZXIvYXdzEXAMPLETOKEN=="
+        ));
     }
 
     #[test]
