@@ -70,25 +70,37 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// Runs `scenario` armed, and returns how many times each needle it names appears in the
 /// memory freed meanwhile (everything it made dropped before it returns).
 fn freed_copies(scenario: impl FnOnce() -> Vec<String>) -> Vec<(String, usize)> {
-    USED.store(0, Ordering::SeqCst);
-    SKIPPED.store(0, Ordering::SeqCst);
-    ARMED.store(true, Ordering::SeqCst);
-    let needles = scenario();
-    ARMED.store(false, Ordering::SeqCst);
-    assert_eq!(SKIPPED.load(Ordering::SeqCst), 0, "the arena was too small");
-    let used = USED.load(Ordering::SeqCst).min(ARENA_BYTES);
-    // SAFETY: disarmed, so nothing writes to the arena any more.
-    let freed: &[u8] = unsafe { std::slice::from_raw_parts(FREED.0.get().cast::<u8>(), used) };
+    let (needles, freed) = armed(scenario);
     needles
         .into_iter()
         .map(|needle| {
-            let count = freed
-                .windows(needle.len())
-                .filter(|w| *w == needle.as_bytes())
-                .count();
+            let count = count(freed, needle.as_bytes());
             (needle, count)
         })
         .collect()
+}
+
+/// Runs `scenario` with the allocator armed: its result, and what was freed meanwhile (valid
+/// until the next scenario).
+fn armed<T>(scenario: impl FnOnce() -> T) -> (T, &'static [u8]) {
+    USED.store(0, Ordering::SeqCst);
+    SKIPPED.store(0, Ordering::SeqCst);
+    ARMED.store(true, Ordering::SeqCst);
+    let result = scenario();
+    ARMED.store(false, Ordering::SeqCst);
+    assert_eq!(SKIPPED.load(Ordering::SeqCst), 0, "the arena was too small");
+    let used = USED.load(Ordering::SeqCst).min(ARENA_BYTES);
+    // SAFETY: disarmed, so nothing writes to the arena any more; the tests that arm it are
+    // serialised by SERIAL.
+    let freed = unsafe { std::slice::from_raw_parts(FREED.0.get().cast::<u8>(), used) };
+    (result, freed)
+}
+
+fn count(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack
+        .windows(needle.len())
+        .filter(|w| *w == needle)
+        .count()
 }
 
 #[derive(Settings)]
@@ -307,6 +319,83 @@ fn store_secrets_left_in_freed_memory_are_only_the_listed_ones() {
         found[2].1, 0,
         "the AWS secret key is only ever used to sign"
     );
+    // An AppRole login: the secret id we send, and the token Vault sends back (random, so found
+    // by its form: `s.` and 24 letters and digits).
+    let _ = vault(
+        "POST",
+        "sys/auth/approle",
+        Some(json!({ "type": "approle" })),
+    );
+    let role = unique("freed-role");
+    let policy = format!("path \"secret/data/{path}\" {{ capabilities = [\"read\"] }}");
+    let (status, _) = vault(
+        "PUT",
+        &format!("sys/policies/acl/{role}"),
+        Some(json!({ "policy": policy })),
+    );
+    assert_eq!(status, 204);
+    let (status, _) = vault(
+        "POST",
+        &format!("auth/approle/role/{role}"),
+        Some(json!({ "token_policies": [role] })),
+    );
+    assert_eq!(status, 204);
+    let (_, role_id) = vault("GET", &format!("auth/approle/role/{role}/role-id"), None);
+    let role_id = role_id["data"]["role_id"].as_str().unwrap().to_owned();
+    let secret_id = format!("FreedHeapSecretId{}", std::process::id());
+    let (status, _) = vault(
+        "POST",
+        &format!("auth/approle/role/{role}/custom-secret-id"),
+        Some(json!({ "secret_id": secret_id })),
+    );
+    assert_eq!(status, 200);
+    let ((), freed) = armed(|| {
+        let app: App = Loader::new()
+            .dir(dir.path())
+            .vars([
+                ("VAULT_ADDR", format!("http://{VAULT}")),
+                ("VAULT_ROLE_ID", role_id.clone()),
+                ("VAULT_SECRET_ID", secret_id.clone()),
+                ("API_TOKEN", format!("vault:secret/{path}#API_TOKEN")),
+                ("DB_PASSWORD", format!("vault:secret/{path}#DB_PASSWORD")),
+                ("PIN", "1".into()),
+                ("NAME", "n".into()),
+            ])
+            .load()
+            .unwrap();
+        drop(app);
+    });
+    let secret_copies = count(freed, secret_id.as_bytes());
+    let tokens = vault_tokens(freed);
+    eprintln!("approle: secret id {secret_copies}, tokens {tokens:?}");
+    // The login request.
+    assert!(
+        secret_copies <= REQUEST_BUFFER_COPIES,
+        "secret id: {secret_copies}"
+    );
+    // The login's answer, then the mount lookup, the read and the revocation with it.
+    assert_eq!(tokens.len(), 1, "one token made by the login: {tokens:?}");
+    assert!(
+        tokens[0] <= HTTP_BUFFER_COPIES + 3 * TOKEN_HEADER_COPIES,
+        "approle token: {tokens:?}"
+    );
+}
+
+/// How many times each distinct Vault service token (`s.` and 24 letters and digits) appears.
+#[cfg(all(feature = "vault", feature = "aws"))]
+fn vault_tokens(freed: &[u8]) -> Vec<usize> {
+    let mut found: std::collections::BTreeMap<&[u8], usize> = std::collections::BTreeMap::new();
+    for (i, w) in freed.windows(26).enumerate() {
+        let before = i.checked_sub(1).map(|j| freed[j]);
+        if w.starts_with(b"s.")
+            && w[2..].iter().all(u8::is_ascii_alphanumeric)
+            && !before.is_some_and(|b| b.is_ascii_alphanumeric())
+            && freed.get(i + 26).is_none_or(|b| !b.is_ascii_alphanumeric())
+        {
+            *found.entry(w).or_default() += 1;
+        }
+    }
+    found.into_values().collect()
 }
 
 /// Copies of an answer in the HTTP client's read buffer, one per connection (README: "Secrets
@@ -317,6 +406,9 @@ const HTTP_BUFFER_COPIES: usize = 1;
 /// it in a scratch buffer of its own (README: "Secrets in memory").
 #[cfg(all(feature = "vault", feature = "aws"))]
 const ESCAPED_JSON_COPIES: usize = 2;
+/// Copies of a request body in the HTTP client's write buffer (README: "Secrets in memory").
+#[cfg(all(feature = "vault", feature = "aws"))]
+const REQUEST_BUFFER_COPIES: usize = 1;
 /// Copies of the Vault token per request: the `http` crate's header value that ureq makes of
 /// ours, and ureq's buffer of the request as written (README: "Secrets in memory").
 #[cfg(all(feature = "vault", feature = "aws"))]
