@@ -562,6 +562,50 @@ fn plain_http_is_for_loopback_unless_the_user_opts_in() {
     assert_eq!(app.database_url.expose_secret(), "over-plain-http");
 }
 
+#[cfg(unix)]
+#[test]
+fn store_files_that_would_block_or_never_end_are_refused() {
+    let dir = TempDir::new("trust-store-files");
+    let home = TempDir::new("trust-fifo-home");
+    let fifo = home.path().join(".vault-token");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let refs = [
+        ("SHOPIFY_API_KEY", "vault:secret/x#K"),
+        ("DATABASE_URL", "vault:secret/x#K"),
+    ];
+    // A FIFO as ~/.vault-token: no token, rather than a load that waits for a writer forever.
+    let mut vars = pairs(&refs);
+    vars.push(("VAULT_ADDR".into(), format!("http://{VAULT}")));
+    vars.push(("HOME".into(), home.path().to_str().unwrap().into()));
+    let err = Loader::new()
+        .dir(dir.path())
+        .vars(vars)
+        .load::<Pipeline>()
+        .unwrap_err();
+    assert!(err.to_string().contains("vault: no token"), "{err}");
+    // /dev/zero as the CA bundle: refused, not read until memory runs out.
+    let mut vars = pairs(&refs);
+    vars.push(("VAULT_ADDR".into(), format!("http://{VAULT}")));
+    vars.push(("VAULT_TOKEN".into(), ROOT_TOKEN.into()));
+    vars.push(("VAULT_CACERT".into(), "/dev/zero".into()));
+    let err = Loader::new()
+        .dir(dir.path())
+        .vars(vars)
+        .load::<Pipeline>()
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the CA bundle /dev/zero: is not a regular file; refused"),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_vault_error_body_is_never_printed() {
     let dir = TempDir::new("vault-echo");
