@@ -216,3 +216,24 @@ fn non_utf8_values_are_errors_for_their_variable_only() {
     );
     assert!(out.starts_with("CHILD-OK"), "{out}");
 }
+
+#[test]
+fn from_env_refuses_a_reference_and_says_to_load() {
+    let dir = TempDir::new("process-reference");
+    let out = run_child(
+        "child_from_env",
+        dir.path(),
+        &[
+            ("PIPE_API_KEY", os("vault:secret/app#KEY")),
+            ("PIPE_STORE_URL", os("ssm:/app/url")),
+        ],
+    );
+    assert!(
+        out.contains("PIPE_API_KEY from environment: holds a secret-store reference, which from_env, from_vars and from_source do not resolve: load with T::load() or a settings::Loader"),
+        "{out}"
+    );
+    assert!(
+        out.contains("PIPE_STORE_URL from environment: holds a secret-store reference, but field `store_url` is not secret"),
+        "{out}"
+    );
+}

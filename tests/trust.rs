@@ -180,3 +180,38 @@ fn a_secret_that_starts_like_a_reference_is_an_error_or_escaped_never_a_location
     assert_eq!(app.database_url.expose_secret(), "ssm:Pa55-SECRET");
     assert!(!report.to_string().contains("Pa55"), "{report}");
 }
+
+#[test]
+fn every_way_in_applies_the_reference_rule() {
+    use settings::ExposeSecret;
+    let refs = [
+        ("NAME", "vault:secret/app#NAME"),
+        ("DATABASE_URL", "secretsmanager:app#url"),
+    ];
+    let from_vars = App::from_vars(refs).unwrap_err().to_string();
+    let from_source = App::from_source(&settings::Vars::new(refs))
+        .unwrap_err()
+        .to_string();
+    for text in [&from_vars, &from_source] {
+        assert!(
+            text.contains("DATABASE_URL from given variables: holds a secret-store reference, which from_env, from_vars and from_source do not resolve: load with T::load() or a settings::Loader"),
+            "{text}"
+        );
+        assert!(
+            text.contains("NAME from given variables: holds a secret-store reference, but field `name` is not secret"),
+            "{text}"
+        );
+    }
+    // A malformed one is refused too, and an escaped literal is the value itself.
+    let err = App::from_vars([("NAME", "n"), ("DATABASE_URL", "ssm:Pa55")])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("an ssm reference is ssm:/path/NAME"), "{err}");
+    let app = App::from_vars([
+        ("NAME", "literal:vault:x"),
+        ("DATABASE_URL", "literal:ssm:Pa55"),
+    ])
+    .unwrap();
+    assert_eq!(app.name, "vault:x");
+    assert_eq!(app.database_url.expose_secret(), "ssm:Pa55");
+}

@@ -9,6 +9,7 @@ use crate::meta::{DefaultValue, FieldKind, FieldMeta, join_path};
 use crate::redact::{scrub, show_input};
 use crate::report::{Entry, Report, Status};
 use crate::source::{Origin, RawValue, Source, SourceProblem};
+use crate::store::FieldValue;
 
 /// State of one load: the source, the current prefix and path, and every problem so far.
 ///
@@ -25,6 +26,9 @@ pub struct Context<'s> {
     sources: Vec<SourceProblem>,
     total: usize,
     report: Option<Vec<Entry>>,
+    /// False when nothing resolved the references of the source (`from_env`, `from_vars`,
+    /// `from_source`): a reference found then is an error, and `literal:` is removed here.
+    resolved: bool,
 }
 
 enum Fetch {
@@ -45,6 +49,7 @@ impl<'s> Context<'s> {
         prefix: &str,
         sources: Vec<SourceProblem>,
         report: bool,
+        resolved: bool,
     ) -> Self {
         Context {
             source,
@@ -56,6 +61,7 @@ impl<'s> Context<'s> {
             sources,
             total: 0,
             report: report.then(Vec::new),
+            resolved,
         }
     }
 
@@ -174,11 +180,18 @@ impl<'s> Context<'s> {
     #[inline]
     fn read<T, C: Coerce<T>>(&mut self, field: &'static FieldMeta, coerce: &C) -> Read<T> {
         let expected = || coerce.expected(field);
-        let (raw, which) = match self.fetch(field, &expected) {
+        let (mut raw, which) = match self.fetch(field, &expected) {
             Fetch::Text(raw, which) => (raw, which),
             Fetch::Missing { empty } => return Read::Missing { empty },
             Fetch::Failed => return Read::Failed,
         };
+        if !self.resolved && crate::store::may_be_reference(&raw) {
+            match self.unresolved_reference(field, &expected, which, &raw) {
+                Ok(Some(literal)) => raw = literal,
+                Ok(None) => {}
+                Err(()) => return Read::Failed,
+            }
+        }
         if field.secret {
             // A secret is coerced from the zeroizing buffer, which wipes it when dropped here.
             match coerce.coerce(&raw, field) {
@@ -258,6 +271,34 @@ impl<'s> Context<'s> {
             }
         }
         Fetch::Missing { empty }
+    }
+
+    /// Applies the reference rule where nothing resolves references: `Ok(Some)` is the value of
+    /// an escaped literal, `Ok(None)` a plain value, `Err` a reference, recorded as a problem.
+    #[cold]
+    #[inline(never)]
+    fn unresolved_reference(
+        &mut self,
+        field: &'static FieldMeta,
+        expected: &dyn Fn() -> Cow<'static, str>,
+        which: usize,
+        raw: &str,
+    ) -> Result<Option<zeroize::Zeroizing<String>>, ()> {
+        let path = join_path(&self.path, field.name);
+        let message = match crate::store::classify(raw, field, &path) {
+            FieldValue::Plain => return Ok(None),
+            FieldValue::Literal(literal) => {
+                return Ok(Some(zeroize::Zeroizing::new(literal.to_owned())));
+            }
+            FieldValue::Refused(message) => message,
+            FieldValue::Reference(_) => {
+                "holds a secret-store reference, which from_env, from_vars \
+                 and from_source do not resolve: load with T::load() or a settings::Loader"
+                    .to_owned()
+            }
+        };
+        self.unreadable(field, expected, which, Some(message));
+        Err(())
     }
 
     /// Records a value the source found but could not hand over: not UTF-8 (`message` is
@@ -424,14 +465,16 @@ impl<'s> Context<'s> {
 }
 
 /// Loads `T` from `source`; `sources` are problems already found with the sources themselves.
-/// The report is empty unless `with_report` asked for one.
+/// The report is empty unless `with_report` asked for one. `resolved` says whether the
+/// references of `source` were resolved before (a `Loader`) or are errors (every other way in).
 #[inline]
 pub(crate) fn run<T: Settings>(
     source: &dyn Source,
     sources: Vec<SourceProblem>,
     with_report: bool,
+    resolved: bool,
 ) -> Result<(T, Report), Error> {
-    let mut ctx = Context::new(source, T::META.prefix, sources, with_report);
+    let mut ctx = Context::new(source, T::META.prefix, sources, with_report, resolved);
     let value = T::__load(&mut ctx);
     match value {
         Some(value) if ctx.problems.is_empty() && ctx.sources.is_empty() => {

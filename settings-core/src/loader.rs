@@ -32,7 +32,7 @@ use crate::store::aws::AwsConfig;
 use crate::store::vault::VaultConfig;
 #[cfg(any(feature = "vault", feature = "aws"))]
 use crate::store::{ALLOW_INSECURE_HTTP_VAR, Import, Resolver, StoreOptions, StoreVars};
-use crate::store::{Reference, unescape_literal};
+use crate::store::{FieldValue, Reference, classify, unescape_literal};
 use zeroize::Zeroizing;
 
 /// The variable that names the profile unless told otherwise.
@@ -244,7 +244,7 @@ impl Loader {
             problems.extend(sources.unknown_variables(T::META, &self.profile_var()));
         }
         let production = is_profile(&sources.profile, "production") && !self.files_in_production;
-        run::<T>(&overlay, problems, with_report).map_err(|err| {
+        run::<T>(&overlay, problems, with_report, true).map_err(|err| {
             if production {
                 err.with_hint(PRODUCTION_HINT)
             } else {
@@ -840,24 +840,16 @@ impl<'a> Overlay<'a> {
                 if value.is_empty() {
                     continue;
                 }
-                if let Some(literal) = unescape_literal(&value) {
-                    let literal = Zeroizing::new(literal.to_owned());
-                    values.insert(name.to_owned(), (Ok(literal), base.origin(name)));
-                    break;
-                }
-                match Reference::parse(&value) {
-                    None => {}
-                    Some(Err(message)) => {
+                match classify(&value, field, path) {
+                    FieldValue::Plain => {}
+                    FieldValue::Literal(literal) => {
+                        let literal = Zeroizing::new(literal.to_owned());
+                        values.insert(name.to_owned(), (Ok(literal), base.origin(name)));
+                    }
+                    FieldValue::Refused(message) => {
                         values.insert(name.to_owned(), (Err(message), base.origin(name)));
                     }
-                    Some(Ok(_)) if !field.secret && !field.allow_reference => {
-                        let message = format!(
-                            "holds a secret-store reference, but field `{path}` is not secret; mark it \
-                             #[settings(secret)], or #[settings(allow_reference)] if its value is not a secret"
-                        );
-                        values.insert(name.to_owned(), (Err(message), base.origin(name)));
-                    }
-                    Some(Ok(reference)) => pending.push((name.to_owned(), reference)),
+                    FieldValue::Reference(reference) => pending.push((name.to_owned(), reference)),
                 }
                 break;
             }

@@ -51,15 +51,17 @@ pub trait Settings: Sized {
         Loader::new().load_with_report()
     }
 
-    /// Reads any [`Source`].
+    /// Reads any [`Source`]. Like [`Settings::from_env`] and [`Settings::from_vars`], it resolves
+    /// no secret-store reference: a field that holds one is an error that says to use
+    /// [`Settings::load`] or a [`Loader`].
     #[inline]
     fn from_source(source: &dyn Source) -> Result<Self, Error> {
-        run::<Self>(source, Vec::new(), false).map(|(value, _)| value)
+        run::<Self>(source, Vec::new(), false, false).map(|(value, _)| value)
     }
 
     /// Reads any [`Source`], and returns the [`Report`] too.
     fn from_source_with_report(source: &dyn Source) -> Result<(Self, Report), Error> {
-        run::<Self>(source, Vec::new(), true)
+        run::<Self>(source, Vec::new(), true, false)
     }
 
     /// A `.env.example` file documenting every variable (see [`crate::docs::env_example`]).

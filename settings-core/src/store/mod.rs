@@ -87,6 +87,46 @@ impl Reference {
     }
 }
 
+/// What the value of a field turns out to be, by the one rule every entry point applies.
+pub(crate) enum FieldValue<'v> {
+    /// Not a reference: the value as it is.
+    Plain,
+    /// Escaped with [`LITERAL_PREFIX`]: the value without it.
+    Literal(&'v str),
+    /// A reference the field may hold, to resolve.
+    Reference(Reference),
+    /// A reference the field may not hold, or a malformed one: why.
+    Refused(String),
+}
+
+/// Applies the reference rule to `value`, read for the field at `path`: a reference resolves
+/// only into a secret field, or one marked `allow_reference`.
+pub(crate) fn classify<'v>(
+    value: &'v str,
+    field: &crate::meta::FieldMeta,
+    path: &str,
+) -> FieldValue<'v> {
+    if let Some(literal) = unescape_literal(value) {
+        return FieldValue::Literal(literal);
+    }
+    match Reference::parse(value) {
+        None => FieldValue::Plain,
+        Some(Err(message)) => FieldValue::Refused(message),
+        Some(Ok(_)) if !field.secret && !field.allow_reference => FieldValue::Refused(format!(
+            "holds a secret-store reference, but field `{path}` is not secret; mark it \
+             #[settings(secret)], or #[settings(allow_reference)] if its value is not a secret"
+        )),
+        Some(Ok(reference)) => FieldValue::Reference(reference),
+    }
+}
+
+/// True when `value` may be a reference or an escaped literal: the cheap test that lets a load
+/// skip [`classify`] for almost every value.
+#[inline]
+pub(crate) fn may_be_reference(value: &str) -> bool {
+    matches!(value.as_bytes().first(), Some(b'v' | b's' | b'l')) && value.contains(':')
+}
+
 /// Written before a value that would otherwise be read as a reference (`literal:ssm:abc` is the
 /// value `ssm:abc`): the prefix is removed and the rest taken as it is.
 pub const LITERAL_PREFIX: &str = "literal:";
@@ -147,10 +187,19 @@ fn parse_ssm(rest: &str) -> Result<Reference, String> {
     let valid = if let Some(arn) = rest.strip_prefix("arn:") {
         // arn:<partition>:ssm:<region>:<account>:parameter/<name>
         let parts: Vec<&str> = arn.splitn(5, ':').collect();
+        let lower = |part: &str| {
+            part.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        };
         parts.len() == 5
+            && !parts[0].is_empty()
+            && lower(parts[0])
             && parts[1] == "ssm"
-            && parts[4].starts_with("parameter/")
-            && path_chars(parts[4])
+            && lower(parts[2])
+            && parts[3].bytes().all(|b| b.is_ascii_digit())
+            && parts[4]
+                .strip_prefix("parameter/")
+                .is_some_and(|name| !name.is_empty() && path_chars(name))
     } else {
         let (name, selector) = match rest.rsplit_once(':') {
             Some((name, selector)) => (name, Some(selector)),
@@ -276,6 +325,8 @@ mod tests {
             "ssm:/a b",
             "ssm://double",
             "ssm:/x:",
+            "ssm:arn:sm\u{f}:ssm::$:parameter/",
+            "ssm:arn:aws:ssm:us-east-1:123:parameter/",
             "secretsmanager:#k",
             "secretsmanager:a b",
             "secretsmanager:app#",
