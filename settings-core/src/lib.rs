@@ -1,5 +1,6 @@
-//! Runtime of the [`settings`](https://docs.rs/settings) crate. Depend on `settings`, not on this
-//! crate: it re-exports everything here together with the derive.
+//! Runtime of the [`settings`](https://docs.rs/settings-rs) crate. Depend on `settings-rs`
+//! (whose library is `settings`), not on this crate: it re-exports everything here together with
+//! the derive.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
