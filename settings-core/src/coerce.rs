@@ -223,11 +223,43 @@ impl<T: Zeroize, C: Coerce<T>> Coerce<SecretBox<T>> for Secret<C> {
 }
 
 /// `#[settings(parse_with = path)]`: a user function from the raw text to the field's type.
-pub struct With<F>(pub F);
+///
+/// Made by [`with`], which checks the function's type; the coercer itself asks nothing more of
+/// it, so that a function of the wrong type is one error, at the attribute.
+pub struct With<T, F> {
+    function: F,
+    call: fn(&F, &str) -> Result<T, String>,
+}
 
-impl<T, E: Display, F: Fn(&str) -> Result<T, E>> Coerce<T> for With<F> {
+/// A function that `#[settings(parse_with = ...)]` can use for a field whose value is a `T`.
+#[diagnostic::on_unimplemented(
+    message = "`parse_with` needs a function `fn(&str) -> Result<{T}, E>`, with `E: Display`, for this field",
+    label = "not a `fn(&str) -> Result<{T}, E>`",
+    note = "the function reads the whole value; for an `Option<{T}>` field it returns the `{T}`"
+)]
+pub trait ParseFn<T> {
+    /// Parses the raw text; the error as text.
+    fn parse_text(&self, raw: &str) -> Result<T, String>;
+}
+
+impl<T, E: Display, F: Fn(&str) -> Result<T, E>> ParseFn<T> for F {
+    fn parse_text(&self, raw: &str) -> Result<T, String> {
+        self(raw).map_err(|err| err.to_string())
+    }
+}
+
+/// The coercer of a `parse_with` function, checked against the field's value type where the
+/// derive calls it, so that a function of the wrong type is reported at the attribute.
+pub fn with<T, F: ParseFn<T>>(function: F) -> With<T, F> {
+    With {
+        function,
+        call: |function, raw| function.parse_text(raw),
+    }
+}
+
+impl<T, F> Coerce<T> for With<T, F> {
     fn coerce(&self, raw: &str, _field: &FieldMeta) -> Result<T, String> {
-        (self.0)(raw).map_err(|err| err.to_string())
+        (self.call)(&self.function, raw)
     }
     fn expected(&self, field: &FieldMeta) -> Cow<'static, str> {
         // The function reads the whole value, so only `Option` is looked through.

@@ -36,7 +36,7 @@ pub use zeroize;
 /// What the generated code calls. Not public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::coerce::{List, Probe, Secret, SecretText, ViaFromStr, ViaParse, With};
+    pub use crate::coerce::{List, Probe, Secret, SecretText, ViaFromStr, ViaParse, With, with};
     pub use crate::load::Context;
     pub use crate::meta::{DefaultValue, FieldKind, FieldMeta, StructMeta};
 

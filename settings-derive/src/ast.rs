@@ -1,14 +1,20 @@
 //! The parsed form of a settings struct: for every field, how it is read, decided once.
+//!
+//! Nothing here reports a mistake: the attributes are kept, with their spans, for `check.rs`,
+//! which holds every rule. Where the input makes no sense (a `nested` field with a `default`),
+//! the form chosen here is only what `check.rs` will reject.
 
 use proc_macro2::Span;
-use syn::{Data, DeriveInput, Expr, Fields, Ident, LitStr, Path, Type};
+use syn::{Data, DeriveInput, Fields, Generics, Ident, LitStr, Path, Type};
 
-use crate::attr::{self, DefaultAttr, FieldAttrs, Spanned};
+use crate::attr::{self, DefaultAttr, FieldAttrs, StructAttrs};
 use crate::errors::Errors;
 use crate::ty::{Shape, option_inner};
 
 pub struct Container<'a> {
     pub ident: &'a Ident,
+    pub generics: &'a Generics,
+    pub attrs: StructAttrs,
     pub prefix: String,
     pub krate: Path,
     pub fields: Vec<Field<'a>>,
@@ -17,6 +23,10 @@ pub struct Container<'a> {
 pub struct Field<'a> {
     pub ident: &'a Ident,
     pub ty: &'a Type,
+    /// `T` of an `Option<T>` field; the field's type otherwise.
+    pub value_ty: &'a Type,
+    pub optional: bool,
+    pub attrs: FieldAttrs,
     pub doc: String,
     /// The variable name before the prefix, or the exact name from `env`.
     pub key: String,
@@ -34,7 +44,7 @@ pub struct Field<'a> {
 pub enum Kind<'a> {
     Required(Read<'a>),
     Optional(Read<'a>),
-    Default(Read<'a>, Default),
+    Default(Read<'a>, DefaultAttr),
     Nested { prefix: Option<String> },
     Skipped,
 }
@@ -45,13 +55,9 @@ pub enum Read<'a> {
     With(Path),
 }
 
-pub enum Default {
-    Trait,
-    Parsed(LitStr),
-    Expr(Expr),
-}
-
 impl<'a> Container<'a> {
+    /// The container, or `None` (with the error) when the input is not a struct with named
+    /// fields: there is nothing to describe then.
     pub fn from_ast(input: &'a DeriveInput, errors: &mut Errors) -> Option<Container<'a>> {
         let attrs = attr::struct_attrs(&input.attrs, errors);
         let named = match &input.data {
@@ -73,25 +79,15 @@ impl<'a> Container<'a> {
                 return None;
             }
         };
-        if !input.generics.params.is_empty() {
-            errors.spanned(
-                &input.generics,
-                "#[derive(Settings)] does not support generic structs",
-            );
-        }
-        let prefix = match attrs.prefix {
-            Some(Spanned { value, .. }) => {
-                let text = value.value();
-                if !text.is_empty() {
-                    validate_name(&value, "prefix", errors);
-                }
-                text
-            }
-            None => String::new(),
-        };
+        let prefix = attrs
+            .prefix
+            .as_ref()
+            .map(|p| p.value.value())
+            .unwrap_or_default();
         let krate = attrs
             .krate
-            .map(|k| k.value)
+            .as_ref()
+            .map(|k| k.value.clone())
             .unwrap_or_else(|| syn::parse_quote!(::settings));
         let fields = named
             .named
@@ -100,6 +96,8 @@ impl<'a> Container<'a> {
             .collect();
         Some(Container {
             ident: &input.ident,
+            generics: &input.generics,
+            attrs,
             prefix,
             krate,
             fields,
@@ -112,68 +110,30 @@ impl<'a> Field<'a> {
         let ident = field.ident.as_ref()?;
         let attrs = attr::field_attrs(&field.attrs, errors);
         let doc = attr::doc_comment(&field.attrs);
-        check_combinations(&attrs, errors);
-
         let (key, exact, key_span) = match &attrs.env {
-            Some(env) => {
-                validate_name(&env.value, "variable name", errors);
-                (env.value.value(), true, env.value.span())
-            }
+            Some(env) => (env.value.value(), true, env.value.span()),
             None => (screaming_snake(ident), false, ident.span()),
         };
-        for alias in &attrs.aliases {
-            validate_name(&alias.value, "alias", errors);
-        }
         let delimiter = match &attrs.delimiter {
-            Some(d) if d.value.value().is_empty() => {
-                errors.spanned(&d.value, "the delimiter cannot be empty");
-                ",".to_owned()
-            }
-            Some(d) => d.value.value(),
-            None => ",".to_owned(),
+            Some(d) if !d.value.value().is_empty() => d.value.value(),
+            _ => ",".to_owned(),
         };
-
         let optional = option_inner(&field.ty);
         let value_ty = optional.unwrap_or(&field.ty);
         let shape = Shape::of(value_ty);
         // A secret type stays secret whatever parses it.
         let type_secret = shape.is_secret();
-        if let Some(d) = &attrs.delimiter
-            && !shape.is_list()
-        {
-            errors.at(d.key, "`delimiter` applies to `Vec<T>` fields only");
-        }
-        let read = match attrs.parse_with.clone() {
-            Some(path) => Read::With(path.value),
+        let read = match &attrs.parse_with {
+            Some(path) => Read::With(path.value.clone()),
             None => Read::Shape(shape),
         };
         let kind = if attrs.skip.is_some() {
             Kind::Skipped
         } else if attrs.nested.is_some() {
-            if optional.is_some() {
-                errors.spanned(&field.ty, "a `nested` field cannot be an `Option`");
-            }
-            let prefix = attrs.prefix.as_ref().map(|p| {
-                let text = p.value.value();
-                if !text.is_empty() {
-                    validate_name(&p.value, "prefix", errors);
-                }
-                text
-            });
+            let prefix = attrs.prefix.as_ref().map(|p| p.value.value());
             Kind::Nested { prefix }
-        } else if let Some(default) = attrs.default.clone() {
-            if optional.is_some() {
-                errors.at(
-                    default.key,
-                    "`default` on an `Option` field: it is already `None` when not set; remove `default` or the `Option`",
-                );
-            }
-            let default = match default.value {
-                DefaultAttr::Trait => Default::Trait,
-                DefaultAttr::Parsed(text) => Default::Parsed(text),
-                DefaultAttr::Expr(expr) => Default::Expr(expr),
-            };
-            Kind::Default(read, default)
+        } else if let Some(default) = &attrs.default {
+            Kind::Default(read, default.value.clone())
         } else if optional.is_some() {
             Kind::Optional(read)
         } else {
@@ -182,15 +142,18 @@ impl<'a> Field<'a> {
         Some(Field {
             ident,
             ty: &field.ty,
+            value_ty,
+            optional: optional.is_some(),
             doc,
             key,
             exact,
             key_span,
-            aliases: attrs.aliases.into_iter().map(|a| a.value).collect(),
+            aliases: attrs.aliases.iter().map(|a| a.value.clone()).collect(),
             kind,
             secret: attrs.secret.is_some() || type_secret,
             allow_reference: attrs.allow_reference.is_some(),
             delimiter,
+            attrs,
         })
     }
 
@@ -201,64 +164,6 @@ impl<'a> Field<'a> {
         } else {
             format!("{prefix}{}", self.key)
         }
-    }
-}
-
-/// Keys that make no sense together on one field.
-fn check_combinations(attrs: &FieldAttrs, errors: &mut Errors) {
-    let present = |name: &'static str, key: Option<Span>| key.map(|span| (name, span));
-    let others = [
-        present("env", attrs.env.as_ref().map(|a| a.key)),
-        present("alias", attrs.aliases.first().map(|a| a.key)),
-        present("default", attrs.default.as_ref().map(|a| a.key)),
-        present("secret", attrs.secret.as_ref().map(|a| a.key)),
-        present(
-            "allow_reference",
-            attrs.allow_reference.as_ref().map(|a| a.key),
-        ),
-        present("delimiter", attrs.delimiter.as_ref().map(|a| a.key)),
-        present("parse_with", attrs.parse_with.as_ref().map(|a| a.key)),
-    ];
-    if attrs.skip.is_some() {
-        let also = [
-            present("nested", attrs.nested.as_ref().map(|a| a.key)),
-            present("prefix", attrs.prefix.as_ref().map(|a| a.key)),
-        ];
-        for (name, span) in others.iter().chain(&also).flatten() {
-            errors.at(
-                *span,
-                format!("`{name}` cannot be combined with `skip`: a skipped field reads nothing"),
-            );
-        }
-    } else if attrs.nested.is_some() {
-        for (name, span) in others.iter().flatten() {
-            errors.at(
-                *span,
-                format!("`{name}` cannot be combined with `nested`: set it on the nested struct's fields"),
-            );
-        }
-    } else if let Some(prefix) = &attrs.prefix {
-        errors.at(
-            prefix.key,
-            "`prefix` on a field needs `nested`: #[settings(nested, prefix = \"...\")]",
-        );
-    }
-}
-
-/// Variable names and prefixes: ASCII letters, digits and `_`, not starting with a digit.
-fn validate_name(lit: &LitStr, what: &str, errors: &mut Errors) {
-    let text = lit.value();
-    let problem = if text.is_empty() {
-        Some("cannot be empty".to_owned())
-    } else if text.starts_with(|c: char| c.is_ascii_digit()) {
-        Some("cannot start with a digit".to_owned())
-    } else {
-        text.chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
-            .map(|c| format!("contains {c:?}; use only ASCII letters, digits and `_`"))
-    };
-    if let Some(problem) = problem {
-        errors.spanned(lit, format!("invalid {what} {text:?}: {problem}"));
     }
 }
 

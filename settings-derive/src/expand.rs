@@ -6,7 +6,8 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 
-use crate::ast::{Container, Default, Field, Kind, Read};
+use crate::ast::{Container, Field, Kind, Read};
+use crate::attr::DefaultAttr;
 use crate::ty::{Shape, pretty};
 
 pub fn expand(c: &Container<'_>) -> TokenStream {
@@ -87,21 +88,21 @@ fn read_call(c: &Container<'_>, field: &Field<'_>, index: usize) -> Option<Token
             quote_spanned!(ty.span()=> __ctx.nested::<#ty>(#meta))
         }
         Kind::Required(read) => {
-            let coerce = coercer(krate, read);
+            let coerce = coercer(krate, field, read);
             quote!(__ctx.required(#meta, #coerce))
         }
         Kind::Optional(read) => {
-            let coerce = coercer(krate, read);
+            let coerce = coercer(krate, field, read);
             quote!(__ctx.optional(#meta, #coerce))
         }
         Kind::Default(read, default) => {
-            let coerce = coercer(krate, read);
+            let coerce = coercer(krate, field, read);
             match default {
-                Default::Parsed(_) => quote!(__ctx.default_parsed(#meta, #coerce)),
-                Default::Trait => {
+                DefaultAttr::Parsed(_) => quote!(__ctx.default_parsed(#meta, #coerce)),
+                DefaultAttr::Trait => {
                     quote!(__ctx.default_with(#meta, #coerce, ::core::default::Default::default))
                 }
-                Default::Expr(expr) => {
+                DefaultAttr::Expr(expr) => {
                     let ty = field.ty;
                     let value = quote_spanned!(expr.span()=> { let __value: #ty = #expr; __value });
                     quote!(__ctx.default_with(#meta, #coerce, || #value))
@@ -111,9 +112,14 @@ fn read_call(c: &Container<'_>, field: &Field<'_>, index: usize) -> Option<Token
     })
 }
 
-fn coercer(krate: &syn::Path, read: &Read<'_>) -> TokenStream {
+fn coercer(krate: &syn::Path, field: &Field<'_>, read: &Read<'_>) -> TokenStream {
     match read {
-        Read::With(path) => quote_spanned!(path.span()=> #krate::__private::With(#path)),
+        // Typed with the field's value, at the function's path: a function of the wrong type is
+        // reported there, not at the derive.
+        Read::With(path) => {
+            let value_ty = field.value_ty;
+            quote_spanned!(path.span()=> #krate::__private::with::<#value_ty, _>(#path))
+        }
         Read::Shape(shape) => shape_coercer(krate, shape),
     }
 }
@@ -156,9 +162,9 @@ fn field_meta(c: &Container<'_>, field: &Field<'_>) -> TokenStream {
         Kind::Skipped => quote!(#krate::__private::FieldKind::Skipped),
         Kind::Default(_, default) => {
             let value = match default {
-                Default::Trait => quote!(#krate::__private::DefaultValue::Trait),
-                Default::Parsed(text) => quote!(#krate::__private::DefaultValue::Parsed(#text)),
-                Default::Expr(expr) => {
+                DefaultAttr::Trait => quote!(#krate::__private::DefaultValue::Trait),
+                DefaultAttr::Parsed(text) => quote!(#krate::__private::DefaultValue::Parsed(#text)),
+                DefaultAttr::Expr(expr) => {
                     let text = pretty(expr);
                     quote!(#krate::__private::DefaultValue::Expr(#text))
                 }

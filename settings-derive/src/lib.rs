@@ -1,7 +1,8 @@
 //! The `#[derive(Settings)]` macro. Use it through the `settings` crate, which re-exports it.
 //!
 //! Phases, one per module: `attr` reads attributes, `ast` decides how each field is read,
-//! `check` applies the rules across fields, `expand` emits the code. Every mistake is collected
+//! `check` holds every rule (of the struct, of each field, across fields), `expand` emits the
+//! code. Every mistake is collected
 //! and reported in one build, next to dummy impls that keep the errors from cascading.
 
 mod ast;
