@@ -5,23 +5,21 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod coerce;
-pub mod docs;
-pub mod dotenv;
-pub mod error;
-mod files;
-mod load;
+// The tree follows a value: where it comes from (`source`, `loader`, `store`), how a field
+// reads it (`field`), and what comes out (`output`).
+mod field;
 pub mod loader;
 pub mod meta;
-pub mod parse;
-pub mod redact;
-pub mod report;
-pub mod secret_files;
+mod output;
 mod settings;
 pub mod source;
 pub mod store;
 pub mod token;
 mod wiped;
+
+pub use field::{coerce, parse};
+pub use output::{docs, error, redact, report};
+pub use source::{dotenv, secret_files};
 
 pub use error::{Error, Problem, ProblemKind};
 pub use loader::Loader;
@@ -36,8 +34,10 @@ pub use zeroize;
 /// What the generated code calls. Not public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::coerce::{List, Probe, Secret, SecretText, ViaFromStr, ViaParse, With, with};
-    pub use crate::load::Context;
+    pub use crate::field::coerce::{
+        List, Probe, Secret, SecretText, ViaFromStr, ViaParse, With, with,
+    };
+    pub use crate::field::context::Context;
     pub use crate::meta::{DefaultValue, FieldKind, FieldMeta, StructMeta};
 
     /// Debug-prints as `[REDACTED]`: stands in for secret fields in generated `Debug` impls.
@@ -45,7 +45,7 @@ pub mod __private {
 
     impl core::fmt::Debug for Redacted {
         fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-            f.write_str(crate::redact::REDACTED)
+            f.write_str(crate::output::redact::REDACTED)
         }
     }
 }

@@ -1,10 +1,10 @@
 //! The [`Settings`] trait that `#[derive(Settings)]` implements.
 
-use crate::error::Error;
-use crate::load::{Context, run};
+use crate::field::context::{Context, run};
 use crate::loader::Loader;
 use crate::meta::StructMeta;
-use crate::report::Report;
+use crate::output::error::Error;
+use crate::output::report::Report;
 use crate::source::{Environment, Source, Vars};
 
 /// A struct whose fields are read from environment variables. Derive it with
@@ -64,13 +64,13 @@ pub trait Settings: Sized {
         run::<Self>(source, Vec::new(), true, false)
     }
 
-    /// A `.env.example` file documenting every variable (see [`crate::docs::env_example`]).
+    /// A `.env.example` file documenting every variable (see [`crate::output::docs::env_example`]).
     fn env_example() -> String {
-        crate::docs::env_example(Self::META)
+        crate::output::docs::env_example(Self::META)
     }
 
-    /// A Markdown table of every variable (see [`crate::docs::markdown_table`]).
+    /// A Markdown table of every variable (see [`crate::output::docs::markdown_table`]).
     fn markdown_table() -> String {
-        crate::docs::markdown_table(Self::META)
+        crate::output::docs::markdown_table(Self::META)
     }
 }

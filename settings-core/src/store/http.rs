@@ -83,7 +83,7 @@ impl Http {
             .max_redirects(0)
             .user_agent(concat!("settings-rs/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = ca_bundle {
-            let pem = crate::files::read_capped(path, 1024 * 1024)
+            let pem = crate::source::files::read_capped(path, 1024 * 1024)
                 .map_err(|err| format!("the CA bundle {}: {err}", path.display()))?;
             let certs: Vec<_> = ureq::tls::parse_pem(&pem[..])
                 .filter_map(|item| match item {

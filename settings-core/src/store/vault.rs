@@ -8,7 +8,7 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::http::{Http, Reply, Request, StoreOptions, Verdict, encode};
-use crate::files::read_text_capped;
+use crate::source::files::read_text_capped;
 use crate::source::{RawValue, Source};
 
 /// How to reach Vault. [`VaultConfig::from_source`] reads the usual variables.

@@ -112,7 +112,7 @@ type Sections = HashMap<String, HashMap<String, Zeroizing<String>>>;
 
 /// Reads an INI file of sections. In the config file, `[profile name]` names profile `name`.
 fn read_ini(path: &std::path::Path, config: bool) -> Sections {
-    let Ok(Some(text)) = crate::files::read_text_capped(path, 1024 * 1024) else {
+    let Ok(Some(text)) = crate::source::files::read_text_capped(path, 1024 * 1024) else {
         return Sections::new();
     };
     let mut sections = Sections::new();

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
-use crate::files::read_capped;
 use crate::source::RawValue;
+use crate::source::files::read_capped;
 
 /// The largest secret file read: 1 MiB. A larger file is refused, not truncated.
 pub const MAX_SECRET_FILE_BYTES: u64 = 1024 * 1024;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::redact::REDACTED;
+use crate::output::redact::REDACTED;
 use crate::source::Origin;
 
 /// What a load found for every variable. Safe to log: secret values are never kept in it.

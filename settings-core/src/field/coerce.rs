@@ -11,9 +11,9 @@ use std::str::FromStr;
 use secrecy::{SecretBox, SecretString};
 use zeroize::Zeroize;
 
+use crate::field::parse::Parse;
 use crate::meta::FieldMeta;
-use crate::parse::Parse;
-use crate::redact::show_input;
+use crate::output::redact::show_input;
 
 /// Turns the raw text of one field into a `T`.
 pub trait Coerce<T> {

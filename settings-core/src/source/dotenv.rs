@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
-use crate::files::{FileError, read_text_capped};
+use crate::source::files::{FileError, read_text_capped};
 use crate::source::{Origin, RawValue, Source, SourceProblem};
 
 /// The largest `.env` file read: 1 MiB. A larger one is refused, not truncated.

@@ -3,11 +3,11 @@
 use std::borrow::Cow;
 
 use crate::Settings;
-use crate::coerce::Coerce;
-use crate::error::{Error, Problem, ProblemKind};
+use crate::field::coerce::Coerce;
 use crate::meta::{DefaultValue, FieldKind, FieldMeta, join_path};
-use crate::redact::{scrub, show_input};
-use crate::report::{Entry, Report, Status};
+use crate::output::error::{Error, Problem, ProblemKind};
+use crate::output::redact::{scrub, show_input};
+use crate::output::report::{Entry, Report, Status};
 use crate::source::{Origin, RawValue, Source, SourceProblem};
 use crate::store::FieldValue;
 

@@ -11,6 +11,10 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
+pub mod dotenv;
+pub(crate) mod files;
+pub mod secret_files;
+
 /// A place that variables are read from.
 pub trait Source {
     /// The raw value of `name`, if this source defines it.

@@ -1,0 +1,444 @@
+//! The loading layer: a profile, the `.env` file cascade, secret files, strict mode.
+//!
+//! Precedence, highest first:
+//!
+//! 1. the process environment (or the pairs given to [`Loader::vars`]);
+//! 2. store imports (`vault_path`, `ssm_path`, `secretsmanager_secret`, with the store features);
+//! 3. files added with [`Loader::file`] / [`Loader::optional_file`], the last added first;
+//! 4. `.env.{profile}.local`, `.env.{profile}`, `.env.local` (not for the `test` profile), `.env`;
+//! 5. `NAME_FILE`: the content of the file it names, when `NAME` itself is set nowhere above;
+//! 6. a file named `NAME` in the [`Loader::secrets_dir`];
+//! 7. the field's default.
+//!
+//! A value found at any rank may be a secret-store reference, resolved before the fields are read.
+//!
+//! The `production` profile reads no `.env` files unless [`Loader::files_in_production`] opts in.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+mod cascade;
+mod export;
+mod references;
+mod strict;
+
+pub use cascade::Sources;
+pub use export::{Export, Exported};
+
+#[cfg(any(feature = "vault", feature = "aws"))]
+use cascade::StoreLayer;
+use references::{LazyResolver, Overlay, Resolved};
+
+use crate::Settings;
+use crate::field::context::run;
+use crate::output::error::Error;
+use crate::output::report::Report;
+use crate::source::dotenv::DotEnvFile;
+use crate::source::{Environment, RawValue, Source, SourceProblem, Vars};
+use crate::store::Reference;
+#[cfg(feature = "aws")]
+use crate::store::aws::AwsConfig;
+#[cfg(feature = "vault")]
+use crate::store::vault::VaultConfig;
+#[cfg(any(feature = "vault", feature = "aws"))]
+use crate::store::{ALLOW_INSECURE_HTTP_VAR, Import, Resolver, StoreOptions, StoreVars};
+
+/// The variable that names the profile unless told otherwise.
+pub const DEFAULT_PROFILE_VAR: &str = "ENVIRONMENT";
+/// The profile when none is named.
+pub const DEFAULT_PROFILE: &str = "development";
+
+const PRODUCTION_HINT: &str = "The production profile reads no .env files: set them as environment variables or \
+     in secret files (NAME_FILE, a secrets directory).";
+
+/// Builds the sources of a load: which profile, which directory, which files.
+///
+/// ```ignore
+/// // (This example is compiled as part of the `settings` crate's README.)
+/// let app: App = Loader::new().profile_from("APP_ENV").dir("config").load()?;
+/// ```
+pub struct Loader {
+    profile: ProfileChoice,
+    dir: PathBuf,
+    files_in_production: bool,
+    extra_files: Vec<(PathBuf, bool)>,
+    secrets_dir: Option<PathBuf>,
+    strict: bool,
+    vars: Option<Vars>,
+    #[cfg(any(feature = "vault", feature = "aws"))]
+    stores: StoreSettings,
+}
+
+/// What the loader knows of the stores, beyond what it finds in the variables.
+#[cfg(any(feature = "vault", feature = "aws"))]
+#[derive(Default)]
+struct StoreSettings {
+    imports: Vec<Import>,
+    options: StoreOptions,
+    #[cfg(feature = "vault")]
+    vault: Option<VaultConfig>,
+    #[cfg(feature = "aws")]
+    aws: Option<AwsConfig>,
+}
+
+enum ProfileChoice {
+    Named(String),
+    FromVar(String),
+}
+
+impl Default for Loader {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Loader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let profile = match &self.profile {
+            ProfileChoice::Named(name) => format!("{name:?}"),
+            ProfileChoice::FromVar(var) => format!("from ${var}"),
+        };
+        f.debug_struct("Loader")
+            .field("profile", &profile)
+            .field("dir", &self.dir)
+            .field("files_in_production", &self.files_in_production)
+            .field("extra_files", &self.extra_files)
+            .field("secrets_dir", &self.secrets_dir)
+            .field("strict", &self.strict)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Loader {
+    /// The defaults: the profile from `ENVIRONMENT` (else `development`), files in the current
+    /// directory, the process environment, no secrets directory, not strict.
+    pub fn new() -> Self {
+        Loader {
+            profile: ProfileChoice::FromVar(DEFAULT_PROFILE_VAR.to_owned()),
+            dir: PathBuf::from("."),
+            files_in_production: false,
+            extra_files: Vec::new(),
+            secrets_dir: None,
+            strict: false,
+            vars: None,
+            #[cfg(any(feature = "vault", feature = "aws"))]
+            stores: StoreSettings::default(),
+        }
+    }
+
+    /// Uses this profile, whatever the environment says.
+    pub fn profile(mut self, name: impl Into<String>) -> Self {
+        self.profile = ProfileChoice::Named(name.into());
+        self
+    }
+
+    /// Reads the profile from this variable of the process environment (`development` when unset).
+    pub fn profile_from(mut self, var: impl Into<String>) -> Self {
+        self.profile = ProfileChoice::FromVar(var.into());
+        self
+    }
+
+    /// Looks for the `.env` files in this directory instead of the current one.
+    pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.dir = dir.into();
+        self
+    }
+
+    /// Also reads this file, which must exist; it ranks above the cascade, later files above
+    /// earlier ones. It is read in production too: naming it in code is the opt-in.
+    pub fn file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.extra_files.push((path.into(), true));
+        self
+    }
+
+    /// Like [`Loader::file`], but a missing file is skipped.
+    pub fn optional_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.extra_files.push((path.into(), false));
+        self
+    }
+
+    /// Lets the `production` profile read the `.env` cascade too (it reads none by default).
+    pub fn files_in_production(mut self, allow: bool) -> Self {
+        self.files_in_production = allow;
+        self
+    }
+
+    /// Reads secrets from files in this directory, each named after its variable (exactly, or in
+    /// lowercase). A directory that does not exist holds no secrets.
+    pub fn secrets_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.secrets_dir = Some(dir.into());
+        self
+    }
+
+    /// Reports variables in the files that carry the struct's prefix (any variable, when the
+    /// struct has no prefix) but belong to no field: typos, with a suggestion.
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
+    /// Reads these pairs in place of the process environment: for tests, which then need to
+    /// change nothing in their process.
+    pub fn vars<I, K, V>(mut self, pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.vars = Some(Vars::new(pairs));
+        self
+    }
+
+    /// Timeouts and retries of store requests.
+    #[cfg(any(feature = "vault", feature = "aws"))]
+    pub fn store_options(mut self, options: StoreOptions) -> Self {
+        self.stores.options = options;
+        self
+    }
+
+    /// Vault settings given in code, instead of `VAULT_ADDR`, `VAULT_TOKEN`...
+    #[cfg(feature = "vault")]
+    pub fn vault_config(mut self, config: VaultConfig) -> Self {
+        self.stores.vault = Some(config);
+        self
+    }
+
+    /// Reads the Vault secret at `path` (`<mount>/<path>`); its keys become variables, ranked
+    /// just below the process environment.
+    #[cfg(feature = "vault")]
+    pub fn vault_path(mut self, path: impl Into<String>) -> Self {
+        let path = path.into().trim_matches('/').to_owned();
+        self.stores.imports.push(Import::Vault(path));
+        self
+    }
+
+    /// AWS settings given in code, instead of the `AWS_*` variables and shared files.
+    #[cfg(feature = "aws")]
+    pub fn aws_config(mut self, config: AwsConfig) -> Self {
+        self.stores.aws = Some(config);
+        self
+    }
+
+    /// Reads every SSM parameter under `path` (recursively, decrypted); each name below the
+    /// path becomes a variable (`/app/prod/db/url` under `/app/prod` is `DB_URL`).
+    #[cfg(feature = "aws")]
+    pub fn ssm_path(mut self, path: impl Into<String>) -> Self {
+        self.stores.imports.push(Import::Ssm(path.into()));
+        self
+    }
+
+    /// Reads a Secrets Manager secret that holds a JSON object; its keys become variables.
+    #[cfg(feature = "aws")]
+    pub fn secretsmanager_secret(mut self, id: impl Into<String>) -> Self {
+        self.stores.imports.push(Import::SecretsManager(id.into()));
+        self
+    }
+
+    /// Loads `T` from the sources this loader describes.
+    pub fn load<T: Settings>(&self) -> Result<T, Error> {
+        self.load_inner::<T>(false).map(|(value, _)| value)
+    }
+
+    /// Loads `T` and reports where each value came from.
+    pub fn load_with_report<T: Settings>(&self) -> Result<(T, Report), Error> {
+        self.load_inner::<T>(true)
+    }
+
+    fn load_inner<T: Settings>(&self, with_report: bool) -> Result<(T, Report), Error> {
+        let (sources, mut problems, lazy) = self.prepare();
+        let resolve = |refs: &[Reference]| self.resolve(&lazy, &sources, refs);
+        let overlay = Overlay::resolve(T::META, &sources, &resolve);
+        if self.strict {
+            problems.extend(sources.unknown_variables(T::META, &self.profile_var()));
+        }
+        let production = is_profile(&sources.profile, "production") && !self.files_in_production;
+        run::<T>(&overlay, problems, with_report, true).map_err(|err| {
+            if production {
+                err.with_hint(PRODUCTION_HINT)
+            } else {
+                err
+            }
+        })
+    }
+
+    /// The sources with the store imports read, and the problems so far. The store client is
+    /// made only when there is something to fetch: for imports here, for references on the
+    /// first call of [`Loader::resolve`]; a load without either does no store work at all.
+    fn prepare(&self) -> (Sources<'_>, Vec<SourceProblem>, LazyResolver) {
+        #[cfg_attr(not(any(feature = "vault", feature = "aws")), allow(unused_mut))]
+        let (mut sources, mut problems) = self.sources();
+        let lazy = LazyResolver::default();
+        #[cfg(any(feature = "vault", feature = "aws"))]
+        if !self.stores.imports.is_empty() {
+            let resolver = lazy.0.get_or_init(|| self.resolver(&sources));
+            let mut layers = Vec::new();
+            for import in &self.stores.imports {
+                match resolver.import(import) {
+                    Ok(pairs) => layers.push(StoreLayer::new(import.location(), pairs)),
+                    Err(err) => {
+                        problems.push(SourceProblem::new(Path::new(&import.location()), None, err))
+                    }
+                }
+            }
+            sources.imports = layers;
+        }
+        (sources, problems, lazy)
+    }
+
+    /// Resolves `references` in batches, making the store client on first use; each answer is
+    /// an error when no store feature is on.
+    fn resolve(
+        &self,
+        lazy: &LazyResolver,
+        sources: &Sources<'_>,
+        references: &[Reference],
+    ) -> Vec<Resolved> {
+        if references.is_empty() {
+            return Vec::new();
+        }
+        #[cfg(any(feature = "vault", feature = "aws"))]
+        {
+            lazy.0
+                .get_or_init(|| self.resolver(sources))
+                .resolve(references)
+        }
+        #[cfg(not(any(feature = "vault", feature = "aws")))]
+        {
+            let _ = (lazy, sources);
+            references
+                .iter()
+                .map(|r| Err(format!("settings was built without the `aws` or `vault` feature, which {} references need", r.store())))
+                .collect()
+        }
+    }
+
+    /// A resolver configured from code, else from the store variables of the load, read as
+    /// [`StoreVars`] says: what says where credentials go from the environment only.
+    #[cfg(any(feature = "vault", feature = "aws"))]
+    fn resolver(&self, sources: &Sources<'_>) -> Resolver {
+        let config = StoreVars::read(self.env(), sources);
+        let mut options = self.stores.options.clone();
+        if let Some(RawValue::Text(value)) = self.env().get(ALLOW_INSECURE_HTTP_VAR) {
+            options.allow_insecure_http |=
+                crate::field::parse::Parse::parse(value.as_str()) == Ok(true);
+        }
+        Resolver::new(
+            config,
+            options,
+            #[cfg(feature = "vault")]
+            self.stores.vault.clone(),
+            #[cfg(feature = "aws")]
+            self.stores.aws.clone(),
+        )
+    }
+
+    fn profile_var(&self) -> Option<String> {
+        match &self.profile {
+            ProfileChoice::FromVar(var) => Some(var.clone()),
+            ProfileChoice::Named(_) => None,
+        }
+    }
+
+    fn env(&self) -> &dyn Source {
+        match &self.vars {
+            Some(vars) => vars,
+            None => &Environment,
+        }
+    }
+
+    /// The profile in force: named in code, or read from its variable, else `development`.
+    pub fn resolve_profile(&self) -> Result<String, SourceProblem> {
+        let (name, var) = match &self.profile {
+            ProfileChoice::Named(name) => (name.clone(), None),
+            ProfileChoice::FromVar(var) => match self.env().get(var) {
+                Some(RawValue::Text(value)) if !value.trim().is_empty() => {
+                    (value.trim().to_owned(), Some(var.as_str()))
+                }
+                Some(RawValue::NotUnicode | RawValue::Failed(_)) => {
+                    return Err(SourceProblem::new(
+                        Path::new(var),
+                        None,
+                        "is not valid UTF-8",
+                    ));
+                }
+                _ => (DEFAULT_PROFILE.to_owned(), None),
+            },
+        };
+        let valid = !name.starts_with('.')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if valid {
+            Ok(name)
+        } else {
+            let place = var.unwrap_or("profile");
+            let message = "a profile name may hold only ASCII letters, digits, '-', '_' and '.', and may not start with '.'";
+            Err(SourceProblem::new(Path::new(place), None, message))
+        }
+    }
+
+    /// The cascade files for `profile`, highest precedence first, whether or not they exist.
+    pub fn cascade_files(&self, profile: &str) -> Vec<PathBuf> {
+        if is_profile(profile, "production") && !self.files_in_production {
+            return Vec::new();
+        }
+        let mut names = vec![format!(".env.{profile}.local"), format!(".env.{profile}")];
+        if !is_profile(profile, "test") {
+            names.push(".env.local".to_owned());
+        }
+        names.push(".env".to_owned());
+        names
+            .into_iter()
+            .map(|name| self.file_path(&name))
+            .collect()
+    }
+
+    /// `name` in the loader's directory; shown without `./` for the current directory.
+    fn file_path(&self, name: &str) -> PathBuf {
+        if self.dir == Path::new(".") || self.dir.as_os_str().is_empty() {
+            PathBuf::from(name)
+        } else {
+            self.dir.join(name)
+        }
+    }
+
+    /// Reads every file and returns the composed source, with the problems found on the way
+    /// (malformed or missing files, a bad profile name). The files are read once, here.
+    pub fn sources(&self) -> (Sources<'_>, Vec<SourceProblem>) {
+        let mut problems = Vec::new();
+        let profile = self.resolve_profile().unwrap_or_else(|problem| {
+            problems.push(problem);
+            DEFAULT_PROFILE.to_owned()
+        });
+        let mut files = Vec::new();
+        for (path, required) in self.extra_files.iter().rev() {
+            match DotEnvFile::read(path) {
+                Ok(Some(file)) => files.push(file),
+                Ok(None) if *required => {
+                    problems.push(SourceProblem::new(path, None, "required file not found"))
+                }
+                Ok(None) => {}
+                Err(found) => problems.extend(found),
+            }
+        }
+        for path in self.cascade_files(&profile) {
+            match DotEnvFile::read(&path) {
+                Ok(Some(file)) => files.push(file),
+                Ok(None) => {}
+                Err(found) => problems.extend(found),
+            }
+        }
+        let sources = Sources {
+            env: self.env(),
+            profile,
+            imports: Vec::new(),
+            files,
+            secrets_dir: self.secrets_dir.clone(),
+        };
+        (sources, problems)
+    }
+}
+
+fn is_profile(profile: &str, name: &str) -> bool {
+    profile.eq_ignore_ascii_case(name)
+}

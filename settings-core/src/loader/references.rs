@@ -1,0 +1,167 @@
+//! The pass over a struct's fields before they are read: the reference rule, the batch of
+//! references to resolve, and the rules that need to know which fields are secret.
+
+use std::collections::{HashMap, HashSet};
+
+use zeroize::Zeroizing;
+
+use super::Sources;
+use crate::source::{Origin, RawValue, Source};
+#[cfg(any(feature = "vault", feature = "aws"))]
+use crate::store::Resolver;
+use crate::store::{FieldValue, Reference, classify};
+
+/// A resolved reference: the secret, or why it could not be had.
+pub(super) type Resolved = Result<Zeroizing<String>, String>;
+
+/// Variables whose value is a credential of the stores: a `.env` line that expands one builds a
+/// value that is kept out of reports and errors, whatever field it lands in.
+const CREDENTIAL_VARS: &[&str] = &[
+    "VAULT_TOKEN",
+    "BAO_TOKEN",
+    "VAULT_SECRET_ID",
+    "BAO_SECRET_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+];
+
+/// The values of variables that held references, resolved, over the sources they came from;
+/// and the rules that need the struct: which fields may hold a reference or read a file named
+/// in a file, and which values were built from a secret.
+pub(super) struct Overlay<'a> {
+    base: &'a Sources<'a>,
+    values: HashMap<String, (Resolved, Origin)>,
+    /// Names of non-secret fields whose values were built from a secret by expansion.
+    sensitive: HashSet<String>,
+}
+
+impl<'a> Overlay<'a> {
+    /// Finds every variable of `meta` whose value is a reference, checks that its field may
+    /// hold one, and resolves them all in one batch.
+    pub(super) fn resolve(
+        meta: &crate::meta::StructMeta,
+        base: &'a Sources<'a>,
+        resolve: &dyn Fn(&[Reference]) -> Vec<Resolved>,
+    ) -> Self {
+        let mut values = HashMap::new();
+        let mut pending: Vec<(String, Reference)> = Vec::new();
+        let mut secret_vars: HashSet<String> =
+            CREDENTIAL_VARS.iter().map(|n| (*n).to_owned()).collect();
+        let mut plain_vars: Vec<String> = Vec::new();
+        meta.visit_leaves(&mut |scope, path, field| {
+            let primary = field.var_name(scope);
+            let names = std::iter::once(primary.as_str()).chain(field.aliases.iter().copied());
+            for name in names {
+                if !field.secret
+                    && let Some(i) = base.name_file_written_in(name)
+                {
+                    let file_var = format!("{name}_FILE");
+                    let message = format!(
+                        "{file_var} is set in a file, and a file may name a file to read only for a secret \
+                         field; field `{path}` is not secret: set {name} itself, or {file_var} in the environment"
+                    );
+                    values.insert(name.to_owned(), (Err(message), base.files[i].origin(&file_var)));
+                    break;
+                }
+                let Some(RawValue::Text(value)) = base.get(name) else {
+                    continue;
+                };
+                if value.is_empty() {
+                    continue;
+                }
+                match classify(&value, field, path) {
+                    FieldValue::Plain => {}
+                    FieldValue::Literal(literal) => {
+                        let literal = Zeroizing::new(literal.to_owned());
+                        values.insert(name.to_owned(), (Ok(literal), base.origin(name)));
+                    }
+                    FieldValue::Refused(message) => {
+                        values.insert(name.to_owned(), (Err(message), base.origin(name)));
+                    }
+                    FieldValue::Reference(reference) => pending.push((name.to_owned(), reference)),
+                }
+                break;
+            }
+            let all = field.aliases.iter().map(|a| (*a).to_owned());
+            let all = std::iter::once(primary).chain(all);
+            if field.secret {
+                secret_vars.extend(all);
+            } else {
+                plain_vars.extend(all);
+            }
+        });
+        for (name, answer, origin) in resolve_pending(pending, resolve) {
+            values.insert(name, (answer, origin));
+        }
+        let sensitive = plain_vars
+            .into_iter()
+            .filter(|name| built_from_secret(base, name, &secret_vars))
+            .collect();
+        Overlay {
+            base,
+            values,
+            sensitive,
+        }
+    }
+}
+
+/// True when the value of `name` expands, directly or through other variables, one of `secrets`.
+fn built_from_secret(base: &Sources<'_>, name: &str, secrets: &HashSet<String>) -> bool {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut stack: Vec<&str> = base.expands(name).collect();
+    while let Some(next) = stack.pop() {
+        if secrets.contains(next) {
+            return true;
+        }
+        if seen.insert(next) {
+            stack.extend(base.expands(next));
+        }
+    }
+    false
+}
+
+impl Source for Overlay<'_> {
+    fn get(&self, name: &str) -> Option<RawValue> {
+        match self.values.get(name) {
+            Some((Ok(value), _)) => Some(RawValue::Text(value.clone())),
+            Some((Err(message), _)) => Some(RawValue::Failed(message.clone())),
+            None => self.base.get(name),
+        }
+    }
+
+    fn origin(&self, name: &str) -> Origin {
+        match self.values.get(name) {
+            Some((_, origin)) => origin.clone(),
+            None => self.base.origin(name),
+        }
+    }
+
+    fn sensitive(&self, name: &str) -> bool {
+        self.sensitive.contains(name)
+    }
+}
+
+/// The store client of one load, made on first use.
+#[derive(Default)]
+pub(super) struct LazyResolver(
+    #[cfg(any(feature = "vault", feature = "aws"))] pub(super) std::cell::OnceCell<Resolver>,
+);
+
+/// Resolves the references of `pending` (variable, reference) in one batch: each variable
+/// with its answer and the reference as its origin.
+pub(super) fn resolve_pending(
+    pending: Vec<(String, Reference)>,
+    resolve: &dyn Fn(&[Reference]) -> Vec<Resolved>,
+) -> impl Iterator<Item = (String, Resolved, Origin)> {
+    let references: Vec<Reference> = pending.iter().map(|(_, r)| r.clone()).collect();
+    let answers = resolve(&references);
+    pending
+        .into_iter()
+        .zip(answers)
+        .map(|((name, reference), answer)| {
+            let origin = Origin::Store {
+                location: reference.to_string(),
+            };
+            (name, answer, origin)
+        })
+}
