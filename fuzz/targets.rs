@@ -3,8 +3,8 @@
 //! each target in every test run. Each takes any bytes and asserts the properties that must
 //! hold for every input; a panic is a finding.
 
-use settings::dotenv::DotEnvFile;
-use settings::redact::{REDACTED, scrub};
+use settings::__private::testing::DotEnvFile;
+use settings::__private::testing::{REDACTED, scrub};
 use settings::store::Reference;
 use settings::{Parse, SecretString, Settings};
 
@@ -106,9 +106,16 @@ pub fn coerce(data: &[u8]) {
         // only if the same load with an unrelated value does not print it too.
         static BASELINE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let baseline = BASELINE.get_or_init(|| {
-            ["\u{1}", "x\u{1}y,z", "1", "vault:\u{1}", "ssm:\u{1}", "secretsmanager:\u{1}"]
-                .map(secret_lines)
-                .concat()
+            [
+                "\u{1}",
+                "x\u{1}y,z",
+                "1",
+                "vault:\u{1}",
+                "ssm:\u{1}",
+                "secretsmanager:\u{1}",
+            ]
+            .map(secret_lines)
+            .concat()
         });
         // Every run of 8 characters of what was printed, sorted for binary search.
         let printed: Vec<char> = shown.chars().collect();

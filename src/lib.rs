@@ -8,10 +8,10 @@
 pub use settings_derive::Settings;
 
 pub use settings_core::{
-    Environment, Error, ExposeSecret, Loader, Origin, Parse, Problem, ProblemKind, Report,
-    SecretBox, SecretString, Settings, Source, Summary, Vars, coerce, docs, dotenv, error, loader,
-    meta, parse, redact, report, secrecy, secret_files, source, store, token, zeroize,
+    Entry, Environment, Error, Export, Exported, ExposeSecret, Loader, Origin, Parse, Problem,
+    ProblemKind, RawValue, Report, SecretBox, SecretString, Settings, Source, SourceProblem,
+    Status, Summary, Vars, meta, secrecy, store, token, zeroize,
 };
 
 #[doc(hidden)]
-pub use settings_core::__private;
+pub use settings_core::{__cli, __private};

@@ -1,8 +1,7 @@
 //! The one error: every problem at once, each named by variable, field, doc and expected type.
 
 #![allow(dead_code)] // Most structs here exist to fail loading.
-use settings::source::RawValue;
-use settings::{Origin, ProblemKind, SecretString, Settings, Source};
+use settings::{Origin, ProblemKind, RawValue, SecretString, Settings, Source};
 
 /// The struct of the source article.
 #[derive(Settings)]

@@ -32,14 +32,13 @@ struct Pipeline {
 /// Fast retries, so fault tests take milliseconds, not seconds; timeouts generous enough for a
 /// busy machine (moto evaluates IAM policies in Python).
 fn quick() -> StoreOptions {
-    StoreOptions {
-        connect_timeout: Duration::from_secs(2),
-        request_timeout: Duration::from_secs(10),
-        attempts: 3,
-        base_delay: Duration::from_millis(5),
-        throttle_delay: Duration::from_millis(10),
-        ..StoreOptions::default()
-    }
+    let mut options = StoreOptions::default();
+    options.connect_timeout = Duration::from_secs(2);
+    options.request_timeout = Duration::from_secs(10);
+    options.attempts = 3;
+    options.base_delay = Duration::from_millis(5);
+    options.throttle_delay = Duration::from_millis(10);
+    options
 }
 
 fn vault_loader(dir: &TempDir, addr: &str, vars: Vec<(String, String)>) -> Loader {
@@ -553,9 +552,10 @@ fn plain_http_is_for_loopback_unless_the_user_opts_in() {
     let app: Pipeline = Loader::new()
         .dir(dir.path())
         .vars(vars)
-        .store_options(StoreOptions {
-            allow_insecure_http: true,
-            ..quick()
+        .store_options({
+            let mut options = quick();
+            options.allow_insecure_http = true;
+            options
         })
         .load()
         .unwrap();
@@ -704,9 +704,10 @@ fn timeouts_are_bounded() {
     ]);
     let started = Instant::now();
     let err = vault_loader(&dir, &proxy.url()[7..], vars)
-        .store_options(StoreOptions {
-            request_timeout: Duration::from_millis(800),
-            ..quick()
+        .store_options({
+            let mut options = quick();
+            options.request_timeout = Duration::from_millis(800);
+            options
         })
         .load::<Pipeline>()
         .unwrap_err();

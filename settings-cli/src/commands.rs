@@ -107,7 +107,7 @@ fn check(cascade: &Cascade) -> ExitCode {
         variables += file.definitions().count();
         for (name, lines) in file.duplicates() {
             let shown: Vec<String> = lines.iter().map(u32::to_string).collect();
-            problems.push(settings::source::SourceProblem::new(
+            problems.push(settings::SourceProblem::new(
                 file.path(),
                 lines.first().copied(),
                 format!(
@@ -178,7 +178,7 @@ fn list(cascade: &Cascade) -> ExitCode {
     for name in sources.defined_names() {
         let origin = sources.origin(&name);
         let reference = match sources.get(&name) {
-            Some(settings::source::RawValue::Text(value)) => {
+            Some(settings::RawValue::Text(value)) => {
                 match settings::store::Reference::parse(&value) {
                     Some(Ok(reference)) => format!(" -> {reference}"),
                     _ => String::new(),

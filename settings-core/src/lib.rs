@@ -6,39 +6,50 @@
 #![warn(missing_docs)]
 
 // The tree follows a value: where it comes from (`source`, `loader`, `store`), how a field
-// reads it (`field`), and what comes out (`output`).
+// reads it (`field`), and what comes out (`output`). Only the families a user names are
+// public modules (`meta`, `store`, `token`); every other public type is re-exported by name.
 mod field;
-pub mod loader;
+mod loader;
 pub mod meta;
 mod output;
 mod settings;
-pub mod source;
+mod source;
 pub mod store;
 pub mod token;
 mod wiped;
 
-pub use field::{coerce, parse};
-pub use output::{docs, error, redact, report};
-pub use source::{dotenv, secret_files};
-
-pub use error::{Error, Problem, ProblemKind};
-pub use loader::Loader;
-pub use parse::Parse;
-pub use report::{Report, Summary};
+pub use field::parse::Parse;
+pub use loader::{Export, Exported, Loader};
+pub use output::error::{Error, Problem, ProblemKind};
+pub use output::report::{Entry, Report, Status, Summary};
 pub use settings::Settings;
-pub use source::{Environment, Origin, Source, Vars};
+pub use source::{Environment, Origin, RawValue, Source, SourceProblem, Vars};
 
 pub use secrecy::{self, ExposeSecret, SecretBox, SecretString};
 pub use zeroize;
+
+/// For the `settings` command, which shows the cascade itself (its files, duplicate keys,
+/// every name it defines). Not public API: it may change in any release.
+#[doc(hidden)]
+pub mod __cli {
+    pub use crate::loader::Sources;
+    pub use crate::source::dotenv::DotEnvFile;
+}
 
 /// What the generated code calls. Not public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::field::coerce::{
-        List, Probe, Secret, SecretText, ViaFromStr, ViaParse, With, with,
+        FromStrValue, List, ParseFn, Probe, Secret, SecretText, ViaFromStr, ViaParse, With, with,
     };
     pub use crate::field::context::Context;
     pub use crate::meta::{DefaultValue, FieldKind, FieldMeta, StructMeta};
+
+    /// The pieces the fuzz targets drive directly.
+    pub mod testing {
+        pub use crate::output::redact::{REDACTED, scrub};
+        pub use crate::source::dotenv::DotEnvFile;
+    }
 
     /// Debug-prints as `[REDACTED]`: stands in for secret fields in generated `Debug` impls.
     pub struct Redacted;

@@ -64,12 +64,15 @@ pub trait Settings: Sized {
         run::<Self>(source, Vec::new(), true, false)
     }
 
-    /// A `.env.example` file documenting every variable (see [`crate::output::docs::env_example`]).
+    /// A `.env.example` file documenting every variable: each under its doc comment, type and
+    /// default; required ones blank (`NAME=`), optional ones commented out with their default,
+    /// and no default of a secret.
     fn env_example() -> String {
         crate::output::docs::env_example(Self::META)
     }
 
-    /// A Markdown table of every variable (see [`crate::output::docs::markdown_table`]).
+    /// A Markdown table of every variable: name, type, whether it is required, its default and
+    /// its description.
     fn markdown_table() -> String {
         crate::output::docs::markdown_table(Self::META)
     }

@@ -57,11 +57,11 @@ fn settings_impl(c: &Container<'_>) -> TokenStream {
     quote! {
         #[automatically_derived]
         impl #krate::Settings for #ident {
-            const META: &'static #krate::__private::StructMeta = &#krate::__private::StructMeta {
-                name: #name,
-                prefix: #prefix,
-                fields: &[#(#metas),*],
-            };
+            const META: &'static #krate::__private::StructMeta = &#krate::__private::StructMeta::__new(
+                #name,
+                #prefix,
+                &[#(#metas),*],
+            );
 
             fn __load(__ctx: &mut #krate::__private::Context<'_>) -> ::core::option::Option<Self> {
                 let __fields: &'static [#krate::__private::FieldMeta] =
@@ -182,19 +182,19 @@ fn field_meta(c: &Container<'_>, field: &Field<'_>) -> TokenStream {
         }
     };
     quote! {
-        #krate::__private::FieldMeta {
-            name: #name,
-            key: #key,
-            exact: #exact,
-            var: #var,
-            aliases: &[#(#aliases),*],
-            doc: #doc,
-            ty: #ty,
-            kind: #kind,
-            secret: #secret,
-            allow_reference: #allow_reference,
-            delimiter: #delimiter,
-        }
+        #krate::__private::FieldMeta::__new(
+            #name,
+            #key,
+            #exact,
+            #var,
+            &[#(#aliases),*],
+            #doc,
+            #ty,
+            #kind,
+            #secret,
+            #allow_reference,
+            #delimiter,
+        )
     }
 }
 
@@ -246,11 +246,8 @@ pub fn dummy(input: &syn::DeriveInput, krate: &syn::Path) -> TokenStream {
     quote! {
         #[automatically_derived]
         impl #impl_generics #krate::Settings for #ident #ty_generics #where_clause {
-            const META: &'static #krate::__private::StructMeta = &#krate::__private::StructMeta {
-                name: #name,
-                prefix: "",
-                fields: &[],
-            };
+            const META: &'static #krate::__private::StructMeta =
+                &#krate::__private::StructMeta::__new(#name, "", &[]);
             fn __load(_: &mut #krate::__private::Context<'_>) -> ::core::option::Option<Self> {
                 ::core::option::Option::None
             }

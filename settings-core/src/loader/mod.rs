@@ -403,7 +403,9 @@ impl Loader {
     }
 
     /// Reads every file and returns the composed source, with the problems found on the way
-    /// (malformed or missing files, a bad profile name). The files are read once, here.
+    /// (malformed or missing files, a bad profile name). The files are read once, here. For the
+    /// `settings` command; not public API.
+    #[doc(hidden)]
     pub fn sources(&self) -> (Sources<'_>, Vec<SourceProblem>) {
         let mut problems = Vec::new();
         let profile = self.resolve_profile().unwrap_or_else(|problem| {

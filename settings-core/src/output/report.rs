@@ -48,6 +48,7 @@ pub enum Status {
 
 /// The counts of a [`Report`], displayed as `Settings loaded: 3 required, 1 of 2 optional set`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Summary {
     /// Required variables (all of them set, since the load succeeded).
     pub required: usize,

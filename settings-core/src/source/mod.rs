@@ -33,6 +33,7 @@ pub trait Source {
 }
 
 /// A raw value before coercion.
+#[non_exhaustive]
 pub enum RawValue {
     /// A UTF-8 value, wiped from memory when dropped.
     Text(Zeroizing<String>),
@@ -174,6 +175,7 @@ impl Source for Vars {
 /// A problem with a source as a whole: a `.env` file that cannot be parsed, a required file that
 /// is missing, a variable unknown to the struct in strict mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SourceProblem {
     /// The file concerned.
     pub path: PathBuf,

@@ -10,6 +10,7 @@ use zeroize::Zeroizing;
 
 /// Timeouts and retries of store requests.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct StoreOptions {
     /// Time to open a connection (default 3 s).
     pub connect_timeout: Duration,

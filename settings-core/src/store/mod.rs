@@ -36,6 +36,7 @@ pub(crate) use resolve::{Import, Resolver};
 
 /// Where a secret lives, as written in a variable.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Reference {
     /// `vault:<mount>/<path>[?version=N]#<key>`
     Vault {

@@ -13,6 +13,7 @@ use crate::source::{RawValue, Source};
 
 /// How to reach Vault. [`VaultConfig::from_source`] reads the usual variables.
 #[derive(Clone, Default)]
+#[non_exhaustive]
 pub struct VaultConfig {
     /// `VAULT_ADDR` / `BAO_ADDR`, such as `https://vault.example:8200`.
     pub addr: Option<String>,

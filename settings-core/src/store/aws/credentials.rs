@@ -10,6 +10,7 @@ use crate::source::{RawValue, Source};
 
 /// An access key, its secret and an optional session token.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct Credentials {
     /// `AWS_ACCESS_KEY_ID`.
     pub access_key_id: String,
@@ -17,6 +18,21 @@ pub struct Credentials {
     pub secret_access_key: Zeroizing<String>,
     /// `AWS_SESSION_TOKEN`, for temporary credentials; never printed.
     pub session_token: Option<Zeroizing<String>>,
+}
+
+impl Credentials {
+    /// An access key and its secret, with a session token for temporary credentials.
+    pub fn new(
+        access_key_id: impl Into<String>,
+        secret_access_key: impl Into<String>,
+        session_token: Option<String>,
+    ) -> Self {
+        Credentials {
+            access_key_id: access_key_id.into(),
+            secret_access_key: Zeroizing::new(secret_access_key.into()),
+            session_token: session_token.map(Zeroizing::new),
+        }
+    }
 }
 
 impl std::fmt::Debug for Credentials {

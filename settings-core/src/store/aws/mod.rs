@@ -17,6 +17,7 @@ use crate::source::Source;
 
 /// How to reach AWS. [`AwsConfig::from_source`] follows the AWS conventions.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct AwsConfig {
     /// Explicit credentials; else `AWS_ACCESS_KEY_ID`... then the shared files.
     pub credentials: Option<Credentials>,
