@@ -49,6 +49,7 @@ pub mod __private {
     pub mod testing {
         pub use crate::output::redact::{REDACTED, scrub};
         pub use crate::source::dotenv::DotEnvFile;
+        pub use crate::source::files::reads as file_reads;
     }
 
     /// Debug-prints as `[REDACTED]`: stands in for secret fields in generated `Debug` impls.

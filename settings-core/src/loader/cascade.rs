@@ -22,11 +22,17 @@ pub struct Sources<'l> {
 }
 
 /// Which layer answered.
+#[derive(Clone)]
 pub(super) enum Layer {
     Env,
     Store(usize),
     File(usize),
-    SecretFile(PathBuf),
+    /// A file named by `NAME_FILE` or found in the secrets directory; `named_in` is the `.env`
+    /// file (by index) that wrote `NAME_FILE`, if one did.
+    SecretFile {
+        path: PathBuf,
+        named_in: Option<usize>,
+    },
 }
 
 /// The variables imported from a store path or secret, each with its provenance.
@@ -112,7 +118,9 @@ impl Sources<'_> {
         empty
     }
 
-    fn find(&self, name: &str) -> Option<(RawValue, Layer)> {
+    /// The value of `name` and the layer that gave it: one lookup, reading a secret file at most
+    /// once. [`Sources::origin_at`] renders the layer when an error or a report needs it.
+    pub(super) fn find(&self, name: &str) -> Option<(RawValue, Layer)> {
         let direct = self.layered(name);
         let file_var = format!("{name}_FILE");
         let via_file = self
@@ -132,7 +140,14 @@ impl Sources<'_> {
                 {
                     path = dir.join(path);
                 }
-                Some((read_secret_file(&path), Layer::SecretFile(path)))
+                let named_in = match from {
+                    Layer::File(i) => Some(i),
+                    _ => None,
+                };
+                Some((
+                    read_secret_file(&path),
+                    Layer::SecretFile { path, named_in },
+                ))
             }
             (_, Some((_, layer))) => {
                 let message = format!("{file_var} does not name a readable file path");
@@ -144,7 +159,13 @@ impl Sources<'_> {
                     .secrets_dir
                     .as_deref()
                     .and_then(|dir| find_in_secrets_dir(dir, name))
-                    .map(|(path, value)| (value, Layer::SecretFile(path)));
+                    .map(|(path, value)| {
+                        let layer = Layer::SecretFile {
+                            path,
+                            named_in: None,
+                        };
+                        (value, layer)
+                    });
                 in_dir.or(direct)
             }
         }
@@ -157,23 +178,6 @@ impl Sources<'_> {
             .flat_map(move |file| file.expands(name))
             .map(String::as_str)
     }
-
-    /// The file (by index) that wrote `NAME_FILE`, when `name`'s value would be read from the
-    /// file it names: a file in the working directory chose which file to read. Reads no file.
-    pub(super) fn name_file_written_in(&self, name: &str) -> Option<usize> {
-        let direct_is_set = match self.layered(name) {
-            Some((RawValue::Text(text), _)) => !text.is_empty(),
-            Some(_) => true,
-            None => false,
-        };
-        if direct_is_set {
-            return None;
-        }
-        match self.layered(&format!("{name}_FILE")) {
-            Some((RawValue::Text(path), Layer::File(i))) if !path.is_empty() => Some(i),
-            _ => None,
-        }
-    }
 }
 
 impl Source for Sources<'_> {
@@ -182,19 +186,26 @@ impl Source for Sources<'_> {
     }
 
     fn origin(&self, name: &str) -> Origin {
-        match self.find(name) {
-            Some((_, Layer::File(i))) => self.files[i].origin(name),
-            Some((_, Layer::Store(i))) => Origin::Store {
-                location: self.imports[i]
+        self.origin_at(name, self.find(name).map(|(_, layer)| layer).as_ref())
+    }
+}
+
+impl Sources<'_> {
+    /// Where the value of `name` that `layer` gave came from; reads nothing.
+    pub(super) fn origin_at(&self, name: &str, layer: Option<&Layer>) -> Origin {
+        match layer {
+            Some(Layer::File(i)) => self.files[*i].origin(name),
+            Some(Layer::Store(i)) => Origin::Store {
+                location: self.imports[*i]
                     .values
                     .get(name)
                     .map(|(_, o)| o.clone())
                     .unwrap_or_default(),
             },
-            Some((_, Layer::SecretFile(path))) => Origin::SecretFile {
-                path: Arc::from(path),
+            Some(Layer::SecretFile { path, .. }) => Origin::SecretFile {
+                path: Arc::from(path.as_path()),
             },
-            Some((_, Layer::Env)) | None => self.env.origin(name),
+            Some(Layer::Env) | None => self.env.origin(name),
         }
     }
 }

@@ -85,14 +85,9 @@ impl Loader {
         }
     }
 
-    /// The names in the environment (the process's, or the pairs given to [`Loader::vars`]).
+    /// The names in the environment (the process's, or what stands in for it).
     fn env_names(&self) -> Vec<String> {
-        match &self.vars {
-            Some(vars) => vars.names().map(str::to_owned).collect(),
-            None => std::env::vars_os()
-                .filter_map(|(name, _)| name.into_string().ok())
-                .collect(),
-        }
+        self.env().names()
     }
 }
 

@@ -64,7 +64,8 @@ pub struct Loader {
     extra_files: Vec<(PathBuf, bool)>,
     secrets_dir: Option<PathBuf>,
     strict: bool,
-    vars: Option<Vars>,
+    /// What stands in for the process environment, if anything.
+    env: Option<Box<dyn Source + Send + Sync>>,
     #[cfg(any(feature = "vault", feature = "aws"))]
     stores: StoreSettings,
 }
@@ -120,7 +121,7 @@ impl Loader {
             extra_files: Vec::new(),
             secrets_dir: None,
             strict: false,
-            vars: None,
+            env: None,
             #[cfg(any(feature = "vault", feature = "aws"))]
             stores: StoreSettings::default(),
         }
@@ -185,7 +186,15 @@ impl Loader {
         K: Into<String>,
         V: Into<String>,
     {
-        self.vars = Some(Vars::new(pairs));
+        self.env = Some(Box::new(Vars::new(pairs)));
+        self
+    }
+
+    /// Reads `source` in place of the process environment: a source of your own (a
+    /// configuration service, a test double), ranked where the environment ranks and trusted as
+    /// it is. [`Loader::vars`] is this for pairs.
+    pub fn environment(mut self, source: impl Source + Send + Sync + 'static) -> Self {
+        self.env = Some(Box::new(source));
         self
     }
 
@@ -340,8 +349,8 @@ impl Loader {
     }
 
     fn env(&self) -> &dyn Source {
-        match &self.vars {
-            Some(vars) => vars,
+        match &self.env {
+            Some(env) => env.as_ref(),
             None => &Environment,
         }
     }

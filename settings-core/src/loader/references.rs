@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use zeroize::Zeroizing;
 
 use super::Sources;
+use super::cascade::Layer;
 use crate::source::{Origin, RawValue, Source};
 #[cfg(any(feature = "vault", feature = "aws"))]
 use crate::store::Resolver;
@@ -30,6 +31,9 @@ const CREDENTIAL_VARS: &[&str] = &[
 /// in a file, and which values were built from a secret.
 pub(super) struct Overlay<'a> {
     base: &'a Sources<'a>,
+    /// Every name the fields read, looked up once, here: the value and the layer that gave it.
+    found: HashMap<String, Option<(RawValue, Layer)>>,
+    /// What replaces a found value: a resolved reference, an escaped literal, a refusal.
     values: HashMap<String, (Resolved, Origin)>,
     /// Names of non-secret fields whose values were built from a secret by expansion.
     sensitive: HashSet<String>,
@@ -44,6 +48,7 @@ impl<'a> Overlay<'a> {
         resolve: &dyn Fn(&[Reference]) -> Vec<Resolved>,
     ) -> Self {
         let mut values = HashMap::new();
+        let mut found: HashMap<String, Option<(RawValue, Layer)>> = HashMap::new();
         let mut pending: Vec<(String, Reference)> = Vec::new();
         let mut secret_vars: HashSet<String> =
             CREDENTIAL_VARS.iter().map(|n| (*n).to_owned()).collect();
@@ -52,31 +57,42 @@ impl<'a> Overlay<'a> {
             let primary = field.var_name(scope);
             let names = std::iter::once(primary.as_str()).chain(field.aliases.iter().copied());
             for name in names {
-                if !field.secret
-                    && let Some(i) = base.name_file_written_in(name)
+                let entry = found
+                    .entry(name.to_owned())
+                    .or_insert_with(|| base.find(name));
+                if let Some((
+                    _,
+                    Layer::SecretFile {
+                        named_in: Some(i), ..
+                    },
+                )) = entry
+                    && !field.secret
                 {
                     let file_var = format!("{name}_FILE");
                     let message = format!(
                         "{file_var} is set in a file, and a file may name a file to read only for a secret \
                          field; field `{path}` is not secret: set {name} itself, or {file_var} in the environment"
                     );
-                    values.insert(name.to_owned(), (Err(message), base.files[i].origin(&file_var)));
+                    let origin = base.files[*i].origin(&file_var);
+                    values.insert(name.to_owned(), (Err(message), origin));
                     break;
                 }
-                let Some(RawValue::Text(value)) = base.get(name) else {
+                let Some((RawValue::Text(value), layer)) = entry else {
                     continue;
                 };
                 if value.is_empty() {
                     continue;
                 }
-                match classify(&value, field, path) {
+                match classify(value, field, path) {
                     FieldValue::Plain => {}
                     FieldValue::Literal(literal) => {
                         let literal = Zeroizing::new(literal.to_owned());
-                        values.insert(name.to_owned(), (Ok(literal), base.origin(name)));
+                        let origin = base.origin_at(name, Some(layer));
+                        values.insert(name.to_owned(), (Ok(literal), origin));
                     }
                     FieldValue::Refused(message) => {
-                        values.insert(name.to_owned(), (Err(message), base.origin(name)));
+                        let origin = base.origin_at(name, Some(layer));
+                        values.insert(name.to_owned(), (Err(message), origin));
                     }
                     FieldValue::Reference(reference) => pending.push((name.to_owned(), reference)),
                 }
@@ -99,6 +115,7 @@ impl<'a> Overlay<'a> {
             .collect();
         Overlay {
             base,
+            found,
             values,
             sensitive,
         }
@@ -122,17 +139,21 @@ fn built_from_secret(base: &Sources<'_>, name: &str, secrets: &HashSet<String>) 
 
 impl Source for Overlay<'_> {
     fn get(&self, name: &str) -> Option<RawValue> {
-        match self.values.get(name) {
-            Some((Ok(value), _)) => Some(RawValue::Text(value.clone())),
-            Some((Err(message), _)) => Some(RawValue::Failed(message.clone())),
-            None => self.base.get(name),
+        match (self.values.get(name), self.found.get(name)) {
+            (Some((Ok(value), _)), _) => Some(RawValue::Text(value.clone())),
+            (Some((Err(message), _)), _) => Some(RawValue::Failed(message.clone())),
+            (None, Some(found)) => found.as_ref().map(|(value, _)| value.clone()),
+            (None, None) => self.base.get(name),
         }
     }
 
     fn origin(&self, name: &str) -> Origin {
-        match self.values.get(name) {
-            Some((_, origin)) => origin.clone(),
-            None => self.base.origin(name),
+        match (self.values.get(name), self.found.get(name)) {
+            (Some((_, origin)), _) => origin.clone(),
+            (None, Some(found)) => self
+                .base
+                .origin_at(name, found.as_ref().map(|(_, layer)| layer)),
+            (None, None) => self.base.origin(name),
         }
     }
 

@@ -12,6 +12,15 @@ use std::path::Path;
 
 use zeroize::Zeroizing;
 
+/// Files this process has asked [`read_capped`] for, so that a test can prove a load reads each
+/// file once.
+static READS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many files this process has asked to read so far.
+pub fn reads() -> usize {
+    READS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Why a file could not be read. Never holds any of its content.
 #[derive(Debug)]
 pub(crate) enum FileError {
@@ -58,6 +67,7 @@ fn size(bytes: u64) -> String {
 /// than `limit` bytes. The buffer is allocated once, at its final size, so that no partial copy
 /// is left behind in freed memory.
 pub(crate) fn read_capped(path: &Path, limit: u64) -> Result<Zeroizing<Vec<u8>>, FileError> {
+    READS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let metadata = std::fs::metadata(path)?;
     if !metadata.is_file() {
         return Err(FileError::NotRegular);

@@ -30,9 +30,16 @@ pub trait Source {
     fn sensitive(&self, _name: &str) -> bool {
         false
     }
+
+    /// Every name this source defines, if it can list them: `Loader::export` hands the ones
+    /// that hold a reference to another program. The default lists none.
+    fn names(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A raw value before coercion.
+#[derive(Clone)]
 #[non_exhaustive]
 pub enum RawValue {
     /// A UTF-8 value, wiped from memory when dropped.
@@ -119,6 +126,12 @@ impl Source for Environment {
     fn origin(&self, _name: &str) -> Origin {
         Origin::Environment
     }
+
+    fn names(&self) -> Vec<String> {
+        std::env::vars_os()
+            .filter_map(|(name, _)| name.into_string().ok())
+            .collect()
+    }
 }
 
 /// Variables held in memory, each with its origin. Used for injected pairs and parsed files.
@@ -144,11 +157,6 @@ impl Vars {
             origin: Origin::Vars,
         }
     }
-
-    /// The names defined, in no particular order.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.values.keys().map(String::as_str)
-    }
 }
 
 impl fmt::Debug for Vars {
@@ -169,6 +177,10 @@ impl Source for Vars {
 
     fn origin(&self, _name: &str) -> Origin {
         self.origin.clone()
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.values.keys().cloned().collect()
     }
 }
 
