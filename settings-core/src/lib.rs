@@ -12,6 +12,7 @@ mod field;
 mod loader;
 pub mod meta;
 mod output;
+mod percent;
 mod settings;
 mod source;
 pub mod store;

@@ -249,12 +249,13 @@ impl DatabaseUrl {
             ));
         }
         let password = self.password.generate()?;
-        let user = percent_encode(&self.user);
-        let secret = Zeroizing::new(percent_encode(secrecy::ExposeSecret::expose_secret(
-            &password,
-        )));
+        let user = crate::percent::encode(&self.user, false);
+        let secret = Zeroizing::new(crate::percent::encode(
+            secrecy::ExposeSecret::expose_secret(&password),
+            false,
+        ));
         let port = self.port.map(|port| format!(":{port}")).unwrap_or_default();
-        let database = percent_encode(&self.database);
+        let database = crate::percent::encode(&self.database, false);
         // Sized once, so that no partial copy of the password is left behind by a reallocation.
         let url = crate::wiped::concat(&[
             self.scheme.as_str(),
@@ -288,20 +289,6 @@ fn valid_host(host: &str) -> bool {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-pub fn percent_encode(text: &str) -> String {
-    // Room for the worst case, so that a secret is never copied by a reallocation.
-    let mut out = String::with_capacity(text.len() * 3);
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 fn check_size(bytes: usize) -> Result<(), TokenError> {
@@ -370,11 +357,5 @@ mod tests {
         ] {
             assert!(!valid_host(bad), "{bad}");
         }
-    }
-
-    #[test]
-    fn percent_encoding() {
-        assert_eq!(percent_encode("p@ss:w/rd#1%"), "p%40ss%3Aw%2Frd%231%25");
-        assert_eq!(percent_encode("plain-._~"), "plain-._~");
     }
 }

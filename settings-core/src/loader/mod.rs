@@ -314,10 +314,7 @@ impl Loader {
         #[cfg(not(any(feature = "vault", feature = "aws")))]
         {
             let _ = (lazy, sources);
-            references
-                .iter()
-                .map(|r| Err(format!("settings was built without the `aws` or `vault` feature, which {} references need", r.store())))
-                .collect()
+            references.iter().map(Reference::without_feature).collect()
         }
     }
 

@@ -12,8 +12,7 @@ use crate::source::{Origin, RawValue, Source};
 use crate::store::Resolver;
 use crate::store::{FieldValue, Reference, classify};
 
-/// A resolved reference: the secret, or why it could not be had.
-pub(super) type Resolved = Result<Zeroizing<String>, String>;
+pub(super) use crate::store::Resolved;
 
 /// Variables whose value is a credential of the stores: a `.env` line that expands one builds a
 /// value that is kept out of reports and errors, whatever field it lands in.

@@ -8,7 +8,19 @@
 //! also come from the files. Within each layer `BAO_*` wins over `VAULT_*`; across layers the
 //! environment wins.
 
+use zeroize::Zeroizing;
+
 use crate::source::{Origin, RawValue, Source, Vars};
+
+/// The trimmed value of `name`, when it is set to more than white space.
+pub(crate) fn var(source: &dyn Source, name: &str) -> Option<Zeroizing<String>> {
+    match source.get(name) {
+        Some(RawValue::Text(value)) if !value.trim().is_empty() => {
+            Some(Zeroizing::new(value.trim().to_owned()))
+        }
+        _ => None,
+    }
+}
 
 /// The environment variable that allows `http://` store addresses other than loopback.
 pub const ALLOW_INSECURE_HTTP_VAR: &str = "SETTINGS_ALLOW_INSECURE_HTTP";
@@ -56,10 +68,7 @@ impl StoreVars {
     pub fn read(env: &dyn Source, all: &dyn Source) -> StoreVars {
         let mut pairs: Vec<(String, String)> = Vec::new();
         let mut refused = Vec::new();
-        let text = |source: &dyn Source, name: &str| match source.get(name) {
-            Some(RawValue::Text(value)) if !value.trim().is_empty() => Some(value.to_string()),
-            _ => None,
-        };
+        let text = |source: &dyn Source, name: &str| var(source, name).map(|v| v.to_string());
         let mut location = |store: Store, names: &[String], canonical: &str| {
             if let Some(value) = names.iter().find_map(|name| text(env, name)) {
                 pairs.push((canonical.to_owned(), value));

@@ -236,22 +236,6 @@ fn jitter() -> f64 {
     (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
-#[cfg(feature = "vault")]
-/// Percent-encodes a path segment or query value (RFC 3986 unreserved characters kept).
-pub(crate) fn encode(text: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(byte as char)
-            }
-            b'/' if keep_slash => out.push('/'),
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,11 +247,5 @@ mod tests {
             assert!(delay < Duration::from_millis(100) * (1 << attempt));
         }
         assert!(backoff(Duration::from_secs(10), 10) <= Duration::from_secs(20));
-    }
-
-    #[test]
-    fn encoding() {
-        assert_eq!(encode("a b/c", true), "a%20b/c");
-        assert_eq!(encode("a b/c", false), "a%20b%2Fc");
     }
 }

@@ -61,7 +61,19 @@ pub enum Reference {
     },
 }
 
+/// A resolved reference: the secret, or why it could not be had.
+pub(crate) type Resolved = Result<zeroize::Zeroizing<String>, String>;
+
 impl Reference {
+    /// The answer for a reference to a store whose cargo feature is off.
+    pub(crate) fn without_feature(&self) -> Resolved {
+        let store = self.store();
+        let feature = if store == "vault" { "vault" } else { "aws" };
+        Err(format!(
+            "settings was built without the `{feature}` feature, which {store} references need"
+        ))
+    }
+
     /// The store's name, as used in messages and provenance: `vault`, `ssm`, `secretsmanager`.
     pub fn store(&self) -> &'static str {
         match self {

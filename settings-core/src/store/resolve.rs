@@ -4,9 +4,9 @@ use std::collections::HashMap;
 
 use zeroize::Zeroizing;
 
-use super::Reference;
 use super::config::{Store, StoreVars};
 use super::http::StoreOptions;
+use super::{Reference, Resolved};
 
 /// A path or secret whose keys become variables.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,8 +47,6 @@ pub(crate) struct Resolver {
     #[cfg(feature = "aws")]
     aws: std::cell::OnceCell<Result<super::aws::Aws, String>>,
 }
-
-type Resolved = Result<Zeroizing<String>, String>;
 
 impl Resolver {
     pub fn new(
@@ -119,13 +117,7 @@ impl Resolver {
         answers
             .into_iter()
             .zip(references)
-            .map(|(answer, reference)| {
-                answer.unwrap_or_else(|| {
-                    let store = reference.store();
-                    let feature = if store == "vault" { "vault" } else { "aws" };
-                    Err(format!("settings was built without the `{feature}` feature, which {store} references need"))
-                })
-            })
+            .map(|(answer, reference)| answer.unwrap_or_else(|| reference.without_feature()))
             .collect()
     }
 

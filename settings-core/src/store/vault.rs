@@ -7,7 +7,8 @@ use std::sync::Mutex;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use super::http::{Http, Reply, Request, StoreOptions, Verdict, encode};
+use super::http::{Http, Reply, Request, StoreOptions, Verdict};
+use crate::percent::encode;
 use crate::source::files::read_text_capped;
 use crate::source::{RawValue, Source};
 
@@ -46,17 +47,12 @@ impl VaultConfig {
     /// Reads `BAO_*` then `VAULT_*` variables from `source` (the environment and `.env` files of
     /// a load), and `~/.vault-token` when no token variable is set.
     pub fn from_source(source: &dyn Source) -> VaultConfig {
-        let var = |name: &str| -> Option<Zeroizing<String>> {
-            for prefix in ["BAO_", "VAULT_"] {
-                if let Some(RawValue::Text(value)) = source.get(&format!("{prefix}{name}"))
-                    && !value.trim().is_empty()
-                {
-                    return Some(value);
-                }
-            }
-            None
+        let var = |name: &str| {
+            ["BAO_", "VAULT_"]
+                .iter()
+                .find_map(|prefix| super::config::var(source, &format!("{prefix}{name}")))
         };
-        let plain = |name: &str| var(name).map(|v| v.trim().to_owned());
+        let plain = |name: &str| var(name).map(|v| v.to_string());
         let token = var("TOKEN").or_else(|| {
             let home = match source.get("HOME") {
                 Some(RawValue::Text(home)) => PathBuf::from(home.as_str()),

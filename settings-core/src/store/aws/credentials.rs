@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use zeroize::Zeroizing;
 
-use crate::source::{RawValue, Source};
+use crate::source::Source;
+use crate::store::config::var;
 
 /// An access key, its secret and an optional session token.
 #[derive(Clone)]
@@ -45,15 +46,6 @@ impl std::fmt::Debug for Credentials {
                 &self.session_token.as_ref().map(|_| "[REDACTED]"),
             )
             .finish()
-    }
-}
-
-pub(crate) fn var(source: &dyn Source, name: &str) -> Option<Zeroizing<String>> {
-    match source.get(name) {
-        Some(RawValue::Text(value)) if !value.trim().is_empty() => {
-            Some(Zeroizing::new(value.trim().to_owned()))
-        }
-        _ => None,
     }
 }
 

@@ -14,6 +14,7 @@ pub use credentials::Credentials;
 
 use super::http::{Http, Reply, Request, StoreOptions, Verdict};
 use crate::source::Source;
+use crate::store::config::var;
 
 /// How to reach AWS. [`AwsConfig::from_source`] follows the AWS conventions.
 #[derive(Debug, Clone, Default)]
@@ -36,8 +37,8 @@ impl AwsConfig {
     /// files of a load) and the shared AWS files.
     pub fn from_source(source: &dyn Source) -> Result<AwsConfig, String> {
         let endpoint = |specific: &str| {
-            credentials::var(source, specific)
-                .or_else(|| credentials::var(source, "AWS_ENDPOINT_URL"))
+            var(source, specific)
+                .or_else(|| var(source, "AWS_ENDPOINT_URL"))
                 .map(|e| e.trim_end_matches('/').to_owned())
         };
         Ok(AwsConfig {
@@ -45,7 +46,7 @@ impl AwsConfig {
             region: Some(credentials::region(source)?),
             ssm_endpoint: endpoint("AWS_ENDPOINT_URL_SSM"),
             secrets_manager_endpoint: endpoint("AWS_ENDPOINT_URL_SECRETS_MANAGER"),
-            ca_bundle: credentials::var(source, "AWS_CA_BUNDLE").map(|p| PathBuf::from(p.as_str())),
+            ca_bundle: var(source, "AWS_CA_BUNDLE").map(|p| PathBuf::from(p.as_str())),
         })
     }
 }
