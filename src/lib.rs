@@ -10,8 +10,11 @@ pub use settings_derive::Settings;
 pub use settings_core::{
     Entry, Environment, Error, Export, Exported, ExposeSecret, Loader, Origin, Parse, Problem,
     ProblemKind, RawValue, Report, SecretBox, SecretString, Settings, Source, SourceProblem,
-    Status, Summary, Vars, meta, secrecy, store, token, zeroize,
+    Status, Summary, Vars, meta, secrecy, store, zeroize,
 };
+
+#[cfg(feature = "token")]
+pub use settings_core::token;
 
 #[doc(hidden)]
 pub use settings_core::{__cli, __private};

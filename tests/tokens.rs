@@ -1,5 +1,7 @@
 //! Secure tokens: lengths, alphabets, uniqueness, and a chi-square test that characters are uniform.
 
+#![cfg(feature = "token")]
+
 use std::collections::{HashMap, HashSet};
 
 use settings::ExposeSecret;

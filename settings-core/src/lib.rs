@@ -12,11 +12,14 @@ mod field;
 mod loader;
 pub mod meta;
 mod output;
+#[cfg(any(feature = "token", feature = "vault"))]
 mod percent;
 mod settings;
 mod source;
 pub mod store;
+#[cfg(feature = "token")]
 pub mod token;
+#[cfg(any(feature = "token", feature = "vault", feature = "aws"))]
 mod wiped;
 
 pub use field::parse::Parse;

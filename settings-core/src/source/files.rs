@@ -12,6 +12,36 @@ use std::path::Path;
 
 use zeroize::Zeroizing;
 
+/// `O_NONBLOCK` where its value is known without the `libc` crate (which would cost the
+/// default build a second or two): Linux and Android on every architecture but MIPS and SPARC
+/// (whose values differ), and the BSDs with macOS. Elsewhere the type check before the open is the
+/// only guard.
+#[cfg(unix)]
+const O_NONBLOCK: Option<i32> = if cfg!(all(
+    any(target_os = "linux", target_os = "android"),
+    not(any(
+        target_arch = "mips",
+        target_arch = "mips32r6",
+        target_arch = "mips64",
+        target_arch = "mips64r6",
+        target_arch = "sparc",
+        target_arch = "sparc64"
+    ))
+)) {
+    Some(0o4000)
+} else if cfg!(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+)) {
+    Some(0x0004)
+} else {
+    None
+};
+
 /// Files this process has asked [`read_capped`] for, so that a test can prove a load reads each
 /// file once.
 static READS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -78,11 +108,11 @@ pub(crate) fn read_capped(path: &Path, limit: u64) -> Result<Zeroizing<Vec<u8>>,
     let mut options = OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
-    {
+    if let Some(flag) = O_NONBLOCK {
         // Opening a FIFO for reading blocks until a writer comes; without blocking it does not.
         // The path may have been swapped for one between the check above and this open.
         use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK);
+        options.custom_flags(flag);
     }
     let file = options.open(path)?;
     let opened = file.metadata()?;

@@ -181,6 +181,7 @@ fn is_loopback(authority: &str) -> bool {
 
 /// Checks that a region looks like one (`eu-west-1`): a DNS label, so that it cannot change the
 /// host it is put into. The value is not repeated.
+#[cfg(feature = "aws")]
 pub(crate) fn check_region(region: &str) -> Result<String, String> {
     let region = region.trim();
     let valid = (1..=63).contains(&region.len())
@@ -226,6 +227,7 @@ mod tests {
         assert!(check_address("http://10.0.0.1:8200", true, "VAULT_ADDR").is_ok());
     }
 
+    #[cfg(feature = "aws")]
     #[test]
     fn regions() {
         for ok in ["us-east-1", "eu-central-1", "us-gov-west-1", "cn-north-1"] {
