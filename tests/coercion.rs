@@ -414,3 +414,44 @@ fn a_duration_too_long_for_u128_nanoseconds_is_refused_not_wrapped() {
         .to_string();
     assert!(err.contains("duration is too long"), "{err}");
 }
+
+#[test]
+fn expected_types_are_named_as_written_not_stripped_from_text() {
+    #[derive(Debug)]
+    struct Level;
+    impl std::str::FromStr for Level {
+        type Err = String;
+        fn from_str(_: &str) -> Result<Self, String> {
+            Err("no such level".to_owned())
+        }
+    }
+    fn port(raw: &str) -> Result<u16, std::num::ParseIntError> {
+        raw.parse()
+    }
+    #[derive(Settings)]
+    #[allow(dead_code)]
+    struct Shapes {
+        levels: Vec<Level>,
+        maybe: Option<Level>,
+        #[settings(parse_with = port)]
+        custom: Option<u16>,
+        pins: Vec<SecretBox<u16>>,
+    }
+    let err = Shapes::from_vars([
+        ("LEVELS", "x"),
+        ("MAYBE", "x"),
+        ("CUSTOM", "x"),
+        ("PINS", "x"),
+    ])
+    .unwrap_err();
+    let expected: Vec<&str> = err.problems().iter().map(|p| p.expected.as_ref()).collect();
+    assert_eq!(
+        expected,
+        [
+            "a list separated by \",\", each item Level",
+            "Level",
+            "u16",
+            "a list separated by \",\", each item u16 (an integer from 0 to 65535)",
+        ]
+    );
+}

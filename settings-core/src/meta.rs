@@ -36,6 +36,10 @@ pub struct FieldMeta {
     pub doc: &'static str,
     /// The field's type as written in the source (`Option<Vec<u16>>`).
     pub ty: &'static str,
+    /// The type of a value that is set: `ty` without its `Option` (`Vec<u16>`).
+    pub value_ty: &'static str,
+    /// The type one item is read as: the value type without `Vec` and `SecretBox` (`u16`).
+    pub scalar_ty: &'static str,
     /// Whether the field must be set, may be absent, has a default, is nested or is skipped.
     pub kind: FieldKind,
     /// True when the value must never be shown: `SecretString`, `SecretBox<T>` or `#[settings(secret)]`.
@@ -107,6 +111,8 @@ impl FieldMeta {
         aliases: &'static [&'static str],
         doc: &'static str,
         ty: &'static str,
+        value_ty: &'static str,
+        scalar_ty: &'static str,
         kind: FieldKind,
         secret: bool,
         allow_reference: bool,
@@ -120,6 +126,8 @@ impl FieldMeta {
             aliases,
             doc,
             ty,
+            value_ty,
+            scalar_ty,
             kind,
             secret,
             allow_reference,
@@ -129,13 +137,30 @@ impl FieldMeta {
 
     /// The name of the variable this field reads, under the given scope prefix.
     pub fn var_name(&self, scope_prefix: &str) -> String {
-        if self.exact {
-            self.key.to_owned()
-        } else {
-            let mut name = String::with_capacity(scope_prefix.len() + self.key.len());
-            name.push_str(scope_prefix);
-            name.push_str(self.key);
-            name
+        let mut name = String::with_capacity(scope_prefix.len() + self.key.len());
+        self.write_var_name(scope_prefix, &mut name);
+        name
+    }
+
+    /// Writes the name of the variable this field reads, under `scope_prefix`, into `out`
+    /// (cleared first): the one rule for names, for a caller that keeps a buffer.
+    pub(crate) fn write_var_name(&self, scope_prefix: &str, out: &mut String) {
+        out.clear();
+        if !self.exact {
+            out.push_str(scope_prefix);
+        }
+        out.push_str(self.key);
+    }
+
+    /// The prefix a nested field's struct is read under, inside its parent's scope: the field's
+    /// own `prefix`, else the nested struct's (`nested_default`).
+    pub(crate) fn nested_prefix(&self, nested_default: &'static str) -> &'static str {
+        match self.kind {
+            FieldKind::Nested {
+                prefix: Some(prefix),
+                ..
+            } => prefix,
+            _ => nested_default,
         }
     }
 
@@ -179,8 +204,8 @@ impl StructMeta {
             let field_path = join_path(path, field.name);
             match &field.kind {
                 FieldKind::Skipped => {}
-                FieldKind::Nested { prefix, meta } => {
-                    let inner = format!("{scope}{}", prefix.unwrap_or(meta.prefix));
+                FieldKind::Nested { meta, .. } => {
+                    let inner = format!("{scope}{}", field.nested_prefix(meta.prefix));
                     meta.visit_leaves_under(&inner, &field_path, visit);
                 }
                 _ => visit(scope, &field_path, field),

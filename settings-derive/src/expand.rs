@@ -153,6 +153,8 @@ fn field_meta(c: &Container<'_>, field: &Field<'_>) -> TokenStream {
     let aliases = &field.aliases;
     let doc = &field.doc;
     let ty = pretty(field.ty);
+    let value_ty = pretty(field.value_ty);
+    let scalar_ty = Shape::of(field.value_ty).scalar_text();
     let secret = field.secret;
     let allow_reference = field.allow_reference;
     let delimiter = &field.delimiter;
@@ -190,6 +192,8 @@ fn field_meta(c: &Container<'_>, field: &Field<'_>) -> TokenStream {
             &[#(#aliases),*],
             #doc,
             #ty,
+            #value_ty,
+            #scalar_ty,
             #kind,
             #secret,
             #allow_reference,

@@ -39,6 +39,15 @@ impl<'a> Shape<'a> {
         }
     }
 
+    /// The type one item is read as, as written: the value type without `Vec` and `SecretBox`.
+    pub fn scalar_text(&self) -> String {
+        match self {
+            Shape::Scalar(ty) => pretty(*ty),
+            Shape::List(item) | Shape::SecretBox(item) => item.scalar_text(),
+            Shape::SecretString => "SecretString".to_owned(),
+        }
+    }
+
     pub fn is_list(&self) -> bool {
         matches!(self, Shape::List(_))
     }

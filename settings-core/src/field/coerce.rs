@@ -54,19 +54,8 @@ impl<T: FromStrValue> Coerce<T> for FromStrScalar<T> {
         T::from_str_value(raw)
     }
     fn expected(&self, field: &FieldMeta) -> Cow<'static, str> {
-        Cow::Borrowed(scalar_type(field.ty))
+        Cow::Borrowed(field.scalar_ty)
     }
-}
-
-/// The item type of `Vec<T>`/`Option<T>`/`SecretBox<T>` as written, for fallback descriptions.
-fn scalar_type(ty: &'static str) -> &'static str {
-    let mut ty = ty;
-    for wrapper in ["Option<", "Vec<", "SecretBox<"] {
-        if let Some(inner) = ty.strip_prefix(wrapper).and_then(|t| t.strip_suffix('>')) {
-            ty = inner;
-        }
-    }
-    ty
 }
 
 /// Finds the coercer of a scalar type: [`Parse`] when implemented, else `FromStr`.
@@ -262,9 +251,7 @@ impl<T, F> Coerce<T> for With<T, F> {
         (self.call)(&self.function, raw)
     }
     fn expected(&self, field: &FieldMeta) -> Cow<'static, str> {
-        // The function reads the whole value, so only `Option` is looked through.
-        let ty = field.ty;
-        let inner = ty.strip_prefix("Option<").and_then(|t| t.strip_suffix('>'));
-        Cow::Borrowed(inner.unwrap_or(ty))
+        // The function reads the whole value: only `Option` is looked through.
+        Cow::Borrowed(field.value_ty)
     }
 }

@@ -152,13 +152,7 @@ impl<'s> Context<'s> {
 
     /// A nested settings struct, read under its prefix (or the field's `prefix`).
     pub fn nested<T: Settings>(&mut self, field: &'static FieldMeta) -> Option<T> {
-        let prefix = match field.kind {
-            FieldKind::Nested {
-                prefix: Some(prefix),
-                ..
-            } => prefix,
-            _ => T::META.prefix,
-        };
+        let prefix = field.nested_prefix(T::META.prefix);
         let (scope_len, path_len, own_scope) = (self.scope.len(), self.path.len(), self.own_scope);
         self.scope.push_str(prefix);
         self.own_scope = self.scope == T::META.prefix;
@@ -230,12 +224,11 @@ impl<'s> Context<'s> {
         expected: &dyn Fn() -> Cow<'static, str>,
     ) -> Fetch {
         self.total += 1;
+        // Under the struct's own prefix the name was computed at compile time.
         let primary: &str = if field.exact || self.own_scope {
             field.var
         } else {
-            self.name.clear();
-            self.name.push_str(&self.scope);
-            self.name.push_str(field.key);
+            field.write_var_name(&self.scope, &mut self.name);
             &self.name
         };
         // The common case, a non-empty value under the primary name, takes no other branch.
