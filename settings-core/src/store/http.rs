@@ -147,13 +147,15 @@ impl Http {
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
-        let http_request = builder
-            .body(&request.body[..])
-            .map_err(|err| Failure::Final(format!("invalid request: {err}")))?;
-        let mut response = self
-            .agent
-            .run(http_request)
-            .map_err(|err| Failure::Retry(describe(err)))?;
+        let invalid = |err: ureq::http::Error| Failure::Final(format!("invalid request: {err}"));
+        // A request without a body is sent as one, so that ureq adds no Content-Length to a GET.
+        let sent = if request.body.is_empty() {
+            self.agent.run(builder.body(()).map_err(invalid)?)
+        } else {
+            self.agent
+                .run(builder.body(&request.body[..]).map_err(invalid)?)
+        };
+        let mut response = sent.map_err(|err| Failure::Retry(describe(err)))?;
         let status = response.status().as_u16();
         let too_large = || {
             // The server answered; asking again would bring the same answer.
