@@ -483,9 +483,16 @@ fn a_file_cannot_choose_aws_endpoints_or_credential_files_and_a_region_must_be_o
         ("HOME=/tmp".to_owned(), "HOME"),
     ] {
         dir.write(".env", format!("{line}\nAWS_REGION=us-east-1\n{refs}"));
+        // Should the rule ever break, the request still goes to the trap on loopback, never to
+        // AWS: the environment names the endpoint wherever the file does not.
+        let mut vars: Vec<(String, String)> = pairs(&aws_env);
+        if name != "AWS_ENDPOINT_URL" {
+            vars.push(("AWS_ENDPOINT_URL".into(), format!("http://{}", trap.addr())));
+        }
         let err = Loader::new()
             .dir(dir.path())
-            .vars(aws_env)
+            .vars(vars)
+            .store_options(quick())
             .load::<Pipeline>()
             .unwrap_err();
         let text = err.to_string();
@@ -499,9 +506,12 @@ fn a_file_cannot_choose_aws_endpoints_or_credential_files_and_a_region_must_be_o
     }
     // A region that would change the host the request goes to.
     dir.write(".env", format!("AWS_REGION=x@{}/\n{refs}", trap.addr()));
+    let mut vars: Vec<(String, String)> = pairs(&aws_env);
+    vars.push(("AWS_ENDPOINT_URL".into(), format!("http://{}", trap.addr())));
     let err = Loader::new()
         .dir(dir.path())
-        .vars(aws_env)
+        .vars(vars)
+        .store_options(quick())
         .load::<Pipeline>()
         .unwrap_err();
     assert!(
