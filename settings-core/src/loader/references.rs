@@ -39,8 +39,9 @@ pub(super) struct Overlay<'a> {
 }
 
 impl<'a> Overlay<'a> {
-    /// Finds every variable of `meta` whose value is a reference, checks that its field may
-    /// hold one, and resolves them all in one batch.
+    /// Looks every variable of `meta` up once (kept for the field reads), applies the rules that
+    /// need the struct (the reference rule, `NAME_FILE` written in a file, values built from a
+    /// secret), and resolves every reference in one batch.
     pub(super) fn resolve(
         meta: &crate::meta::StructMeta,
         base: &'a Sources<'a>,
