@@ -181,7 +181,7 @@ fn extra_files_rank_above_the_cascade_and_may_be_required() {
 }
 
 #[test]
-fn expansion_and_quotes_follow_dotenvy() {
+fn expansion_and_quotes_follow_the_dialect() {
     let dir = TempDir::new("expansion");
     dir.write(
         ".env",
@@ -216,8 +216,18 @@ fn a_malformed_file_is_named_with_its_line_and_other_problems_still_reported() {
         "{text}"
     );
     assert!(!text.contains("s3cret"), "{text}");
-    // The malformed files' variables are not loaded, so the fields report what is missing.
-    assert!(text.contains("DATABASE_URL: not set"), "{text}");
+    // The good lines of a file with a bad one still load: NAME is not reported missing, and
+    // the field whose line is bad points at it instead of saying "not set".
+    assert!(!text.contains("NAME: not set"), "{text}");
+    assert!(!text.contains("DATABASE_URL: not set"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "the line that defines it ({} line 2) cannot be parsed",
+            base.display()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("BATCH_SIZE"), "{text}");
 }
 
 #[test]

@@ -181,7 +181,7 @@ fn a_malformed_dot_env_is_named_by_line_without_its_content() {
     let out = run_child("child_load", dir.path(), &[]);
     assert!(out.starts_with("CHILD-ERR"), "{out}");
     assert!(
-        out.contains(".env line 3: cannot be parsed (the line is not shown"),
+        out.contains(".env line 3: cannot be parsed: a single-quoted value is never closed"),
         "{out}"
     );
     assert!(!out.contains("s3cret"), "{out}");

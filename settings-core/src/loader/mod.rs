@@ -33,7 +33,7 @@ use crate::Settings;
 use crate::field::context::run;
 use crate::output::error::Error;
 use crate::output::report::Report;
-use crate::source::dotenv::DotEnvFile;
+use crate::source::dotenv::{DotEnvFile, expand_cascade};
 use crate::source::{Environment, RawValue, Source, SourceProblem, Vars};
 use crate::store::Reference;
 #[cfg(feature = "aws")]
@@ -419,23 +419,22 @@ impl Loader {
             DEFAULT_PROFILE.to_owned()
         });
         let mut files = Vec::new();
-        for (path, required) in self.extra_files.iter().rev() {
-            match DotEnvFile::read(path) {
-                Ok(Some(file)) => files.push(file),
-                Ok(None) if *required => {
-                    problems.push(SourceProblem::new(path, None, "required file not found"))
+        let required = self.extra_files.iter().rev();
+        let cascade = self.cascade_files(&profile).into_iter().map(|p| (p, false));
+        for (path, required) in required.cloned().chain(cascade) {
+            let (file, found) = DotEnvFile::read_unexpanded(&path);
+            match file {
+                Some(file) => files.push(file),
+                None if required && found.is_empty() => {
+                    problems.push(SourceProblem::new(&path, None, "required file not found"))
                 }
-                Ok(None) => {}
-                Err(found) => problems.extend(found),
+                None => {}
             }
+            problems.extend(found);
         }
-        for path in self.cascade_files(&profile) {
-            match DotEnvFile::read(&path) {
-                Ok(Some(file)) => files.push(file),
-                Ok(None) => {}
-                Err(found) => problems.extend(found),
-            }
-        }
+        // Every file sees the files below it and the environment over all (`Loader::vars`
+        // and `Loader::environment` stand in for it here too).
+        problems.extend(expand_cascade(&mut files, self.env()));
         let sources = Sources {
             env: self.env(),
             profile,

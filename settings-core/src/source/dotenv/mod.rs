@@ -1,0 +1,402 @@
+//! `.env` files, read in the dialect of `grammar` (the Compose `env_file` format) and expanded
+//! over the cascade (`expand_cascade`), with the line of every definition recorded for error
+//! messages and reports.
+//!
+//! Nothing here writes to the process environment, and no line of a file is ever echoed: a
+//! malformed line is reported by its number only, since it may hold a secret.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use crate::source::files::{FileError, read_text_capped};
+use crate::source::{Origin, RawValue, Source, SourceProblem};
+
+mod expand;
+mod grammar;
+
+use grammar::Definition;
+
+/// The largest `.env` file read: 1 MiB. A larger one is refused, not truncated.
+pub const MAX_ENV_FILE_BYTES: u64 = 1024 * 1024;
+
+/// The variables of one `.env` file, each with the line that defined it.
+pub struct DotEnvFile {
+    path: Arc<Path>,
+    /// The definitions as parsed, until they are expanded.
+    pending: Vec<Definition>,
+    /// The value of each name's last definition, expanded, or why it has none.
+    values: HashMap<String, (Result<Zeroizing<String>, String>, u32)>,
+    /// The variables each value expands (`$NAME`, `${NAME...}`), as its last definition wrote them.
+    expands: HashMap<String, Vec<String>>,
+    /// Names defined more than once, with every line that defines them.
+    duplicates: Vec<(String, Vec<u32>)>,
+    /// Variables expanded with `$NAME` / `${NAME}` that are set nowhere, with the line.
+    unset: Vec<(String, u32)>,
+}
+
+impl DotEnvFile {
+    /// Reads `path` and expands it on its own, with no variables from outside it (the loader
+    /// expands its files over the whole cascade instead). `Ok(None)` when the file does not
+    /// exist; every malformed line is reported, by number.
+    pub fn read(path: &Path) -> Result<Option<DotEnvFile>, Vec<SourceProblem>> {
+        match Self::read_unexpanded(path) {
+            (None, problems) if problems.is_empty() => Ok(None),
+            (None, problems) => Err(problems),
+            (Some(mut file), mut problems) => {
+                problems.extend(file.expand(&[], &|_: &str| None));
+                if problems.is_empty() {
+                    Ok(Some(file))
+                } else {
+                    Err(problems)
+                }
+            }
+        }
+    }
+
+    /// Parses the text of a `.env` file that was read from `path`, and expands it on its own.
+    pub fn parse(path: &Path, text: &str) -> Result<DotEnvFile, Vec<SourceProblem>> {
+        let (mut file, mut problems) = Self::parse_unexpanded(path, text);
+        problems.extend(file.expand(&[], &|_: &str| None));
+        if problems.is_empty() {
+            Ok(file)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Reads and parses `path`: the file (`None` when it does not exist or cannot be read) and
+    /// every problem found. A file with malformed lines still holds its good ones.
+    pub(crate) fn read_unexpanded(path: &Path) -> (Option<DotEnvFile>, Vec<SourceProblem>) {
+        let text = match read_text_capped(path, MAX_ENV_FILE_BYTES) {
+            Ok(Some(text)) => text,
+            Ok(None) => {
+                return (
+                    None,
+                    vec![SourceProblem::new(path, None, "is not valid UTF-8")],
+                );
+            }
+            Err(FileError::NotFound) => return (None, Vec::new()),
+            Err(err) => return (None, vec![SourceProblem::new(path, None, err.to_string())]),
+        };
+        let (file, problems) = Self::parse_unexpanded(path, &text);
+        (Some(file), problems)
+    }
+
+    /// Parses `text`; the values are known once [`DotEnvFile::expand`] has run.
+    pub(crate) fn parse_unexpanded(path: &Path, text: &str) -> (DotEnvFile, Vec<SourceProblem>) {
+        let (definitions, malformed) = grammar::parse(text);
+        let problems = malformed
+            .into_iter()
+            .map(|m| {
+                SourceProblem::new(
+                    path,
+                    Some(m.line),
+                    format!("cannot be parsed: {}", m.message),
+                )
+            })
+            .collect();
+        let mut lines: HashMap<&str, Vec<u32>> = HashMap::new();
+        for definition in &definitions {
+            lines
+                .entry(definition.name.as_str())
+                .or_default()
+                .push(definition.line);
+        }
+        let mut duplicates: Vec<(String, Vec<u32>)> = lines
+            .into_iter()
+            .filter(|(_, lines)| lines.len() > 1)
+            .map(|(name, lines)| (name.to_owned(), lines))
+            .collect();
+        duplicates.sort_by_key(|(_, lines)| lines[0]);
+        let file = DotEnvFile {
+            path: Arc::from(path),
+            pending: definitions,
+            values: HashMap::new(),
+            expands: HashMap::new(),
+            duplicates,
+            unset: Vec::new(),
+        };
+        (file, problems)
+    }
+
+    /// Expands the file's values in order. A variable's value is, highest first: `outside`
+    /// (the process environment, or what stands in for it), this file's earlier lines, then
+    /// `lower` (the files below it, highest first); an empty value counts as not set where a
+    /// non-empty one follows, as it does for a field.
+    pub(crate) fn expand(
+        &mut self,
+        lower: &[DotEnvFile],
+        outside: &dyn Fn(&str) -> Option<Zeroizing<String>>,
+    ) -> Vec<SourceProblem> {
+        let mut problems = Vec::new();
+        for definition in std::mem::take(&mut self.pending) {
+            let Definition { name, line, value } = definition;
+            let parts = match value {
+                Ok(parts) => parts,
+                Err(()) => {
+                    let why = format!(
+                        "the line that defines it ({} line {line}) cannot be parsed",
+                        self.path.display()
+                    );
+                    self.expands.remove(&name);
+                    self.values.insert(name, (Err(why), line));
+                    continue;
+                }
+            };
+            let mut lookup = |var: &str| {
+                let mut empty = false;
+                let mut candidates = std::iter::once(outside(var))
+                    .chain(std::iter::once(own_value(&self.values, var)))
+                    .chain(lower.iter().map(|file| own_value(&file.values, var)));
+                let found = candidates.find_map(|value| match value {
+                    Some(text) if text.is_empty() => {
+                        empty = true;
+                        None
+                    }
+                    other => other,
+                });
+                found.or_else(|| empty.then(|| Zeroizing::new(String::new())))
+            };
+            let value = match expand::expand(&parts, &mut lookup, &mut self.unset) {
+                Ok(text) => Ok(text),
+                Err(required) => {
+                    problems.push(SourceProblem::new(
+                        &self.path,
+                        Some(required.line),
+                        required.message,
+                    ));
+                    Err(format!(
+                        "its definition ({} line {line}) requires a variable that is not set",
+                        self.path.display()
+                    ))
+                }
+            };
+            self.expands
+                .insert(name.clone(), grammar::expanded_names(&parts));
+            self.values.insert(name, (value, line));
+        }
+        problems
+    }
+
+    /// The file's path as it was given.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Names the file defines more than once (the last definition wins), with their lines.
+    pub fn duplicates(&self) -> &[(String, Vec<u32>)] {
+        &self.duplicates
+    }
+
+    /// Variables the file expands with `$NAME` or `${NAME}` that are set nowhere (they expand
+    /// to nothing), with the line of each expansion.
+    pub fn unset_references(&self) -> &[(String, u32)] {
+        &self.unset
+    }
+
+    /// The variables that the value of `name` expands, as its last definition wrote them.
+    pub fn expands(&self, name: &str) -> &[String] {
+        self.expands.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every variable the file defines, with its line, in no particular order.
+    pub fn definitions(&self) -> impl Iterator<Item = (&str, u32)> {
+        self.values
+            .iter()
+            .map(|(name, (_, line))| (name.as_str(), *line))
+    }
+}
+
+/// The value a file gives `var`, if it gives one; a line that could not be used counts as an
+/// empty value, so that it is not also reported as set nowhere.
+fn own_value(
+    values: &HashMap<String, (Result<Zeroizing<String>, String>, u32)>,
+    var: &str,
+) -> Option<Zeroizing<String>> {
+    match values.get(var) {
+        Some((Ok(text), _)) => Some(text.clone()),
+        Some((Err(_), _)) => Some(Zeroizing::new(String::new())),
+        None => None,
+    }
+}
+
+/// Expands `files` (highest precedence first) over the cascade: each sees the files below it,
+/// its own earlier lines, and `outside` over all of them.
+pub(crate) fn expand_cascade(files: &mut [DotEnvFile], outside: &dyn Source) -> Vec<SourceProblem> {
+    let outside = |name: &str| match outside.get(name) {
+        Some(RawValue::Text(text)) => Some(text),
+        _ => None,
+    };
+    let mut problems = Vec::new();
+    for i in (0..files.len()).rev() {
+        let (head, lower) = files.split_at_mut(i + 1);
+        problems.extend(head[i].expand(lower, &outside));
+    }
+    problems
+}
+
+impl fmt::Debug for DotEnvFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<_> = self.values.keys().collect();
+        names.sort();
+        f.debug_struct("DotEnvFile")
+            .field("path", &self.path)
+            .field("names", &names)
+            .finish()
+    }
+}
+
+impl Source for DotEnvFile {
+    fn get(&self, name: &str) -> Option<RawValue> {
+        self.values.get(name).map(|(value, _)| match value {
+            Ok(text) => RawValue::Text(text.clone()),
+            Err(why) => RawValue::Failed(why.clone()),
+        })
+    }
+
+    fn origin(&self, name: &str) -> Origin {
+        Origin::File {
+            path: self.path.clone(),
+            line: self
+                .values
+                .get(name)
+                .map(|(_, line)| *line)
+                .filter(|l| *l > 0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> DotEnvFile {
+        DotEnvFile::parse(Path::new(".env"), text).unwrap()
+    }
+
+    fn text(file: &DotEnvFile, name: &str) -> String {
+        match file.get(name) {
+            Some(RawValue::Text(value)) => value.to_string(),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn values_and_their_lines() {
+        let f = file(
+            "# comment\n\nA=1\nexport B = two\nC='single $NOT_EXPANDED'\nD=\"multi\nline\"\nE=${A}-x # note\nA=3\n",
+        );
+        assert_eq!(text(&f, "A"), "3");
+        assert_eq!(text(&f, "B"), "two");
+        assert_eq!(text(&f, "C"), "single $NOT_EXPANDED");
+        assert_eq!(text(&f, "D"), "multi\nline");
+        assert_eq!(text(&f, "E"), "1-x");
+        let lines: HashMap<_, _> = f.definitions().collect();
+        assert_eq!(lines["A"], 9);
+        assert_eq!(lines["B"], 4);
+        assert_eq!(lines["C"], 5);
+        assert_eq!(lines["D"], 6);
+        assert_eq!(lines["E"], 8);
+        assert_eq!(
+            f.origin("E"),
+            Origin::File {
+                path: Arc::from(Path::new(".env")),
+                line: Some(8)
+            }
+        );
+    }
+
+    #[test]
+    fn a_quoted_value_that_looks_like_a_definition_defines_nothing() {
+        let f = file("A=\"first\nB=inside\"\nB=real\n");
+        assert_eq!(text(&f, "A"), "first\nB=inside");
+        let lines: HashMap<_, _> = f.definitions().collect();
+        assert_eq!(lines["B"], 3);
+    }
+
+    #[test]
+    fn malformed_lines_are_numbered_and_not_echoed() {
+        let problems = DotEnvFile::parse(
+            Path::new(".env"),
+            "A=1\nthis is wrong-s3cret\nB=2\nC='open-s3cret\n",
+        )
+        .unwrap_err();
+        let shown: Vec<_> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert!(
+            shown[0].starts_with(".env line 2: cannot be parsed: expected `=`"),
+            "{shown:?}"
+        );
+        assert!(
+            shown[1].starts_with(
+                ".env line 4: cannot be parsed: a single-quoted value is never closed"
+            ),
+            "{shown:?}"
+        );
+        assert!(shown.iter().all(|s| !s.contains("s3cret")));
+    }
+
+    #[test]
+    fn duplicates_are_listed_with_their_lines() {
+        let f = file("A=1\nB=2\nA=3\nC=4\nA=5\n");
+        assert_eq!(f.duplicates(), [("A".to_owned(), vec![1, 3, 5])]);
+    }
+
+    #[test]
+    fn the_variables_each_value_expands_are_known() {
+        let f = file("A=1\nB=${A}-$C\nD='$A'\nH=\"multi\n${A}\"\nI=x #$A\nJ=\"x\\$A ${F:-$G}\"\n");
+        assert_eq!(f.expands("B"), ["A", "C"]);
+        assert!(f.expands("D").is_empty(), "single quotes are literal");
+        assert_eq!(f.expands("H"), ["A"]);
+        assert!(f.expands("I").is_empty(), "a comment expands nothing");
+        assert!(f.expands("A").is_empty());
+        assert_eq!(f.expands("J"), ["F", "G"], "an escaped $ expands nothing");
+        assert_eq!(
+            f.unset_references(),
+            [("C".to_owned(), 2), ("G".to_owned(), 7)]
+        );
+    }
+
+    #[test]
+    fn a_bad_line_keeps_the_good_ones_and_fails_its_own_name() {
+        let (mut f, problems) =
+            DotEnvFile::parse_unexpanded(Path::new(".env"), "A=1\nB=\"x\" y\nC=3\n");
+        assert!(f.expand(&[], &|_: &str| None).is_empty());
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].line, Some(2));
+        assert_eq!(text(&f, "A"), "1");
+        assert_eq!(text(&f, "C"), "3");
+        assert!(
+            matches!(f.get("B"), Some(RawValue::Failed(why)) if why.contains(".env line 2")),
+            "{:?}",
+            f.get("B")
+        );
+    }
+
+    #[test]
+    fn a_required_variable_that_is_unset_fails_the_value() {
+        let problems = DotEnvFile::parse(
+            Path::new(".env"),
+            "A=\nB=${A:?set A to the API host}\nC=${A?}\nD=${Z?}\n",
+        )
+        .unwrap_err();
+        let shown: Vec<_> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                ".env line 2: A is required (unset or empty here): set A to the API host",
+                ".env line 4: Z is required and is unset",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let f = file("\u{feff}A=1\n");
+        assert_eq!(text(&f, "A"), "1");
+    }
+}
