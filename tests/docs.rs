@@ -142,3 +142,44 @@ fn markdown_table() {
 ";
     assert_eq!(Shop::markdown_table(), expected);
 }
+
+#[derive(Settings)]
+struct Tricky {
+    #[settings(default = "it's $HOME # not a comment")]
+    quote_and_dollar: String,
+    #[settings(default = "  padded  ")]
+    padded: String,
+    #[settings(default = r"C:\Temp\")]
+    trailing_backslash: String,
+    #[settings(default = "${NOT_EXPANDED}")]
+    braces: String,
+    #[settings(default = "plain")]
+    plain: String,
+}
+
+/// Every default `env_example` writes reads back, once its line is uncommented, as the value the
+/// field would take by default.
+#[test]
+fn env_example_defaults_read_back_as_written() {
+    let example = Tricky::env_example();
+    let uncommented: String = example
+        .lines()
+        .filter_map(|line| line.strip_prefix("# ").filter(|l| l.contains('=')))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let file = settings::__private::testing::DotEnvFile::parse(
+        std::path::Path::new(".env.example"),
+        &uncommented,
+    )
+    .unwrap();
+    use settings::Source as _;
+    let value = |name: &str| match file.get(name) {
+        Some(settings::RawValue::Text(text)) => text.to_string(),
+        other => panic!("{name}: {other:?} in\n{uncommented}"),
+    };
+    assert_eq!(value("QUOTE_AND_DOLLAR"), "it's $HOME # not a comment");
+    assert_eq!(value("PADDED"), "  padded  ");
+    assert_eq!(value("TRAILING_BACKSLASH"), r"C:\Temp\");
+    assert_eq!(value("BRACES"), "${NOT_EXPANDED}");
+    assert_eq!(value("PLAIN"), "plain");
+}

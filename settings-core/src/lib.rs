@@ -52,7 +52,7 @@ pub mod __private {
     /// The pieces the fuzz targets drive directly.
     pub mod testing {
         pub use crate::output::redact::{REDACTED, scrub};
-        pub use crate::source::dotenv::DotEnvFile;
+        pub use crate::source::dotenv::{DotEnvFile, quote as quote_env_value};
         pub use crate::source::files::reads as file_reads;
     }
 

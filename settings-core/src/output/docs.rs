@@ -29,7 +29,7 @@ pub fn env_example(meta: &StructMeta) -> String {
                 let _ = writeln!(out, "{name}=");
             }
             (FieldKind::Default(_), Some(default)) if !default.contains('\n') => {
-                let _ = writeln!(out, "# {name}={}", quote_env(default));
+                let _ = writeln!(out, "# {name}={}", crate::source::dotenv::quote(default));
             }
             _ => {
                 let _ = writeln!(out, "# {name}=");
@@ -90,16 +90,4 @@ fn describe(path: &str, field: &FieldMeta) -> String {
         let _ = write!(text, "; also read from {}", field.aliases.join(", "));
     }
     text
-}
-
-/// Quotes a default for a `.env` line when it holds characters the format treats specially.
-fn quote_env(value: &str) -> String {
-    let special = |c: char| c.is_whitespace() || "#\"'$\\".contains(c);
-    if !value.chars().any(special) {
-        value.to_owned()
-    } else if !value.contains('\'') {
-        format!("'{value}'")
-    } else {
-        format!("{:?}", value)
-    }
 }

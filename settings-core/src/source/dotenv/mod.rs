@@ -239,6 +239,34 @@ pub(crate) fn expand_cascade(files: &mut [DotEnvFile], outside: &dyn Source) -> 
     problems
 }
 
+/// `value` written as a `.env` value that reads back as `value` in this dialect: as it is when
+/// nothing in it is special, else in single quotes (literal) when it holds no `'` or carriage
+/// return and does not end in a backslash (which would escape the closing quote), else in double
+/// quotes with `\\`, `\"`, `\$` and line breaks escaped.
+pub fn quote(value: &str) -> String {
+    let special = |c: char| c.is_whitespace() || "#\"'$\\`".contains(c) || c.is_control();
+    if !value.is_empty() && !value.chars().any(special) {
+        value.to_owned()
+    } else if !value.contains(['\'', '\r']) && !value.ends_with('\\') {
+        format!("'{value}'")
+    } else {
+        let mut out = String::with_capacity(value.len() + 2);
+        out.push('"');
+        for c in value.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '"' => out.push_str("\\\""),
+                '$' => out.push_str("\\$"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+}
+
 impl fmt::Debug for DotEnvFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut names: Vec<_> = self.values.keys().collect();
