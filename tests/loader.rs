@@ -566,3 +566,222 @@ fn strict_mode_without_a_prefix_checks_every_variable_in_the_files() {
         ["`DATABSE_URL` is not a setting of App; did you mean `DATABASE_URL`?"]
     );
 }
+
+/// Settings for the expansion tests: a URL built from parts, and a plain field a secret can flow
+/// into.
+#[derive(Settings)]
+#[allow(dead_code)]
+struct Db {
+    database_url: SecretString,
+    #[settings(default = "none")]
+    label: String,
+    #[settings(default = "")]
+    path_extra: String,
+}
+
+fn db(dir: &TempDir, profile: &str, vars: &[(&str, &str)]) -> Result<Db, settings::Error> {
+    Loader::new()
+        .dir(dir.path())
+        .profile(profile)
+        .vars(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+        .load()
+}
+
+#[test]
+fn a_url_written_once_in_the_base_file_takes_its_parts_from_the_profile() {
+    let dir = TempDir::new("expand-parts");
+    dir.write(
+        ".env",
+        "DB_USER=etl\nDB_HOST=localhost\nDATABASE_URL=postgres://${DB_USER}@${DB_HOST}/app\n",
+    );
+    dir.write(".env.staging", "DB_HOST=staging-db\n");
+    let staging = db(&dir, "staging", &[]).unwrap();
+    assert_eq!(
+        staging.database_url.expose_secret(),
+        "postgres://etl@staging-db/app"
+    );
+    let development = db(&dir, "development", &[]).unwrap();
+    assert_eq!(
+        development.database_url.expose_secret(),
+        "postgres://etl@localhost/app"
+    );
+    // `Loader::vars` stands in for the environment, over every file.
+    let from_vars = db(&dir, "staging", &[("DB_USER", "ci")]).unwrap();
+    assert_eq!(
+        from_vars.database_url.expose_secret(),
+        "postgres://ci@staging-db/app"
+    );
+}
+
+#[test]
+fn a_profile_file_sees_the_base_file_and_extends_it() {
+    let dir = TempDir::new("expand-lower");
+    dir.write(".env", "BASE=https://api\nPATH_EXTRA=/a\n");
+    dir.write(
+        ".env.staging",
+        "DATABASE_URL=${BASE}/v1\nPATH_EXTRA=${PATH_EXTRA}:/b\n",
+    );
+    dir.write(".env.staging.local", "PATH_EXTRA=${PATH_EXTRA}:/c\n");
+    let app = db(&dir, "staging", &[]).unwrap();
+    assert_eq!(app.database_url.expose_secret(), "https://api/v1");
+    assert_eq!(app.path_extra, "/a:/b:/c");
+}
+
+#[test]
+fn expansion_never_reads_the_real_environment_when_vars_stand_in() {
+    // HOME and PATH are set in every test process; with `Loader::vars` they are not seen.
+    let dir = TempDir::new("expand-vars");
+    dir.write(
+        ".env",
+        "DATABASE_URL=x${HOME}${PATH}y\nLABEL=${HOME:-no home}\n",
+    );
+    let app = db(&dir, "development", &[]).unwrap();
+    assert_eq!(app.database_url.expose_secret(), "xy");
+    assert_eq!(app.label, "no home");
+}
+
+#[test]
+fn the_test_profile_skips_env_local_for_expansion_too() {
+    let dir = TempDir::new("expand-test-profile");
+    dir.write(".env", "HOST=base\nDATABASE_URL=pg://${HOST}\n");
+    dir.write(".env.local", "HOST=my-laptop\n");
+    dir.write(".env.test", "LABEL=${HOST}-tests\n");
+    let test = db(&dir, "test", &[]).unwrap();
+    assert_eq!(test.database_url.expose_secret(), "pg://base");
+    assert_eq!(test.label, "base-tests");
+    let development = db(&dir, "development", &[]).unwrap();
+    assert_eq!(development.database_url.expose_secret(), "pg://my-laptop");
+}
+
+#[test]
+fn production_expands_only_what_it_reads() {
+    let dir = TempDir::new("expand-production");
+    dir.write(".env", "HOST=from-file\n");
+    let extra = dir.write("deploy.env", "DATABASE_URL=pg://${HOST}/${DB_NAME:-app}\n");
+    // Production reads no cascade files: HOST comes from the environment only.
+    let app: Db = Loader::new()
+        .dir(dir.path())
+        .profile("production")
+        .file(&extra)
+        .vars([("HOST", "prod-db")])
+        .load()
+        .unwrap();
+    assert_eq!(app.database_url.expose_secret(), "pg://prod-db/app");
+    let opted_in: Db = Loader::new()
+        .dir(dir.path())
+        .profile("production")
+        .files_in_production(true)
+        .file(&extra)
+        .vars(Vec::<(String, String)>::new())
+        .load()
+        .unwrap();
+    assert_eq!(opted_in.database_url.expose_secret(), "pg://from-file/app");
+}
+
+#[test]
+fn a_secret_that_flows_into_a_plain_field_stays_secret_across_files() {
+    let dir = TempDir::new("expand-secret");
+    dir.write(".env", "DATABASE_URL=FlowingS3cretValue\n");
+    dir.write(".env.staging", "LABEL=copy-${DATABASE_URL}\n");
+    let (app, report) = Loader::new()
+        .dir(dir.path())
+        .profile("staging")
+        .vars(Vec::<(String, String)>::new())
+        .load_with_report::<Db>()
+        .unwrap();
+    assert_eq!(app.label, "copy-FlowingS3cretValue");
+    let shown = format!("{report}\n{report:?}");
+    assert!(!shown.contains("FlowingS3cret"), "{shown}");
+    let label = report.entries().iter().find(|e| e.var == "LABEL").unwrap();
+    assert!(label.secret, "{label:?}");
+}
+
+#[test]
+fn a_required_variable_fails_the_load_with_its_file_and_line() {
+    let dir = TempDir::new("expand-required");
+    dir.write(
+        ".env",
+        "# header\nDATABASE_URL=pg://${DB_HOST:?set DB_HOST to the database host}/app\n",
+    );
+    let err = db(&dir, "development", &[]).unwrap_err();
+    let text = err.to_string();
+    let env = dir.path().join(".env");
+    assert!(
+        text.contains(&format!(
+            "{} line 2: DB_HOST is required (unset or empty here): set DB_HOST to the database host",
+            env.display()
+        )),
+        "{text}"
+    );
+    // The field says why it has no value, instead of "not set".
+    assert!(!text.contains("DATABASE_URL: not set"), "{text}");
+    assert!(db(&dir, "development", &[("DB_HOST", "h")]).is_ok());
+}
+
+#[test]
+fn strict_mode_reports_expansions_of_variables_set_nowhere() {
+    let dir = TempDir::new("expand-unset");
+    dir.write(
+        ".env",
+        "DATABASE_URL=pg://${DB_HOST}/app\nLABEL=${MAYBE-}${OTHER:-x}\n",
+    );
+    dir.write(".env.local", "PATH_EXTRA=$MISSPELT\n");
+    // Not strict: the load works, the expansions are empty, as in Compose.
+    let app = db(&dir, "development", &[]).unwrap();
+    assert_eq!(app.database_url.expose_secret(), "pg:///app");
+    let err = Loader::new()
+        .dir(dir.path())
+        .vars(Vec::<(String, String)>::new())
+        .strict(true)
+        .load::<Db>()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!(
+            "{} line 1: `DB_HOST` is expanded here but is set nowhere",
+            dir.path().join(".env").display()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "{} line 1: `MISSPELT` is expanded here but is set nowhere",
+            dir.path().join(".env.local").display()
+        )),
+        "{text}"
+    );
+    // `${MAYBE-}` and `${OTHER:-x}` say what to do when unset: not reported.
+    assert!(!text.contains("MAYBE"), "{text}");
+    assert!(!text.contains("OTHER"), "{text}");
+}
+
+#[test]
+fn definitions_that_expand_each_other_across_files_terminate() {
+    let dir = TempDir::new("expand-cycle");
+    dir.write(".env", "LABEL=${PATH_EXTRA}-label\n");
+    dir.write(".env.local", "PATH_EXTRA=${LABEL}-extra\nDATABASE_URL=d\n");
+    let err = db(&dir, "development", &[]).unwrap_err();
+    assert!(
+        err.to_string().contains(&format!(
+            "{} line 1: `PATH_EXTRA` expands `LABEL`, whose own expansion comes back to it",
+            dir.path().join(".env.local").display()
+        )),
+        "{err}"
+    );
+
+    // A chain longer than the limit is refused, not followed until the stack runs out.
+    let dir = TempDir::new("expand-deep");
+    let (mut low, mut high) = (String::new(), String::new());
+    for i in 0..5000 {
+        low.push_str(&format!("A{i}=${{B{i}}}\n"));
+        high.push_str(&format!("B{i}=${{A{}}}\n", i + 1));
+    }
+    dir.write(".env", low);
+    dir.write(".env.local", high + "DATABASE_URL=d\n");
+    let err = db(&dir, "development", &[]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("waits on more than 64 other definitions"),
+        "{err}"
+    );
+}

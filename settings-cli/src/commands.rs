@@ -96,8 +96,10 @@ fn check(cascade: &Cascade) -> ExitCode {
         Ok(_) => Vec::new(),
         Err(err) => err.source_problems().to_vec(),
     };
-    // What only `check` looks at: keys defined twice, and files git would commit.
+    // What only `check` looks at: expansions of variables set nowhere, keys defined twice, and
+    // files git would commit.
     let (sources, _reported_above) = loader.sources();
+    problems.extend(sources.unset_references());
     let profile = sources.profile().to_owned();
     let mut warnings = Vec::new();
     let mut files = 0;

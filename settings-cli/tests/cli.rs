@@ -134,7 +134,10 @@ fn check_passes_a_good_cascade() {
 #[test]
 fn check_reports_syntax_duplicates_and_unresolvable_references() {
     let dir = TempDir::new("cli-check-bad");
-    dir.write(".env", "A=1\nthis is not a definition s3cret\n");
+    dir.write(
+        ".env",
+        "A=1\nthis is not a definition s3cret\nC=${NOWHERE}\nD=\"s3cret\" tail\n",
+    );
     dir.write(".env.local", "A=1\nB=2\nA=3\n");
     dir.write(
         ".env.development",
@@ -153,7 +156,17 @@ fn check_reports_syntax_duplicates_and_unresolvable_references() {
         ),
         "{err}"
     );
-    assert_eq!(err.matches("cannot be parsed").count(), 1, "{err}");
+    assert!(
+        err.contains(
+            "error: .env line 4: cannot be parsed: unexpected text after the closing quote"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("error: .env line 3: `NOWHERE` is expanded here but is set nowhere"),
+        "{err}"
+    );
+    assert_eq!(err.matches(": cannot be parsed").count(), 2, "{err}");
     assert!(
         err.contains("DB: vault: no address; set VAULT_ADDR"),
         "{err}"

@@ -172,7 +172,8 @@ impl Loader {
     }
 
     /// Reports variables in the files that carry the struct's prefix (any variable, when the
-    /// struct has no prefix) but belong to no field: typos, with a suggestion.
+    /// struct has no prefix) but belong to no field: typos, with a suggestion. Also reports every
+    /// `$NAME` / `${NAME}` in the files of a variable that is set nowhere.
     pub fn strict(mut self, strict: bool) -> Self {
         self.strict = strict;
         self
@@ -259,6 +260,7 @@ impl Loader {
         let overlay = Overlay::resolve(T::META, &sources, &resolve);
         if self.strict {
             problems.extend(sources.unknown_variables(T::META, &self.profile_var()));
+            problems.extend(sources.unset_references());
         }
         let production = is_profile(&sources.profile, "production") && !self.files_in_production;
         run::<T>(&overlay, problems, with_report, true).map_err(|err| {
@@ -432,8 +434,8 @@ impl Loader {
             }
             problems.extend(found);
         }
-        // Every file sees the files below it and the environment over all (`Loader::vars`
-        // and `Loader::environment` stand in for it here too).
+        // `${NAME}` takes the value a field named NAME would: `Loader::vars` and
+        // `Loader::environment` stand in for the process environment here too.
         problems.extend(expand_cascade(&mut files, self.env()));
         let sources = Sources {
             env: self.env(),

@@ -55,6 +55,28 @@ impl Sources<'_> {
     }
 }
 
+impl Sources<'_> {
+    /// Every `$NAME` / `${NAME}` in the files of a variable set nowhere (it expanded to
+    /// nothing), with its file and line: strict mode and `settings check` report them.
+    pub fn unset_references(&self) -> Vec<SourceProblem> {
+        let mut problems = Vec::new();
+        for file in &self.files {
+            for (name, line) in file.unset_references() {
+                problems.push(SourceProblem::new(
+                    file.path(),
+                    Some(*line),
+                    format!(
+                        "`{name}` is expanded here but is set nowhere (not in the environment, the \
+                         other files or an earlier line of this one), so it expands to nothing; \
+                         write `${{{name}-}}` if empty is meant"
+                    ),
+                ));
+            }
+        }
+        problems
+    }
+}
+
 /// The candidate closest to `name`, if it is close enough to be a typo.
 fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates

@@ -15,6 +15,7 @@ use zeroize::Zeroizing;
 use crate::source::files::{FileError, read_text_capped};
 use crate::source::{Origin, RawValue, Source, SourceProblem};
 
+mod cascade;
 mod expand;
 mod grammar;
 
@@ -47,7 +48,7 @@ impl DotEnvFile {
             (None, problems) if problems.is_empty() => Ok(None),
             (None, problems) => Err(problems),
             (Some(mut file), mut problems) => {
-                problems.extend(file.expand(&[], &|_: &str| None));
+                problems.extend(expand_cascade(std::slice::from_mut(&mut file), &Nothing));
                 if problems.is_empty() {
                     Ok(Some(file))
                 } else {
@@ -60,7 +61,7 @@ impl DotEnvFile {
     /// Parses the text of a `.env` file that was read from `path`, and expands it on its own.
     pub fn parse(path: &Path, text: &str) -> Result<DotEnvFile, Vec<SourceProblem>> {
         let (mut file, mut problems) = Self::parse_unexpanded(path, text);
-        problems.extend(file.expand(&[], &|_: &str| None));
+        problems.extend(expand_cascade(std::slice::from_mut(&mut file), &Nothing));
         if problems.is_empty() {
             Ok(file)
         } else {
@@ -123,65 +124,6 @@ impl DotEnvFile {
         (file, problems)
     }
 
-    /// Expands the file's values in order. A variable's value is, highest first: `outside`
-    /// (the process environment, or what stands in for it), this file's earlier lines, then
-    /// `lower` (the files below it, highest first); an empty value counts as not set where a
-    /// non-empty one follows, as it does for a field.
-    pub(crate) fn expand(
-        &mut self,
-        lower: &[DotEnvFile],
-        outside: &dyn Fn(&str) -> Option<Zeroizing<String>>,
-    ) -> Vec<SourceProblem> {
-        let mut problems = Vec::new();
-        for definition in std::mem::take(&mut self.pending) {
-            let Definition { name, line, value } = definition;
-            let parts = match value {
-                Ok(parts) => parts,
-                Err(()) => {
-                    let why = format!(
-                        "the line that defines it ({} line {line}) cannot be parsed",
-                        self.path.display()
-                    );
-                    self.expands.remove(&name);
-                    self.values.insert(name, (Err(why), line));
-                    continue;
-                }
-            };
-            let mut lookup = |var: &str| {
-                let mut empty = false;
-                let mut candidates = std::iter::once(outside(var))
-                    .chain(std::iter::once(own_value(&self.values, var)))
-                    .chain(lower.iter().map(|file| own_value(&file.values, var)));
-                let found = candidates.find_map(|value| match value {
-                    Some(text) if text.is_empty() => {
-                        empty = true;
-                        None
-                    }
-                    other => other,
-                });
-                found.or_else(|| empty.then(|| Zeroizing::new(String::new())))
-            };
-            let value = match expand::expand(&parts, &mut lookup, &mut self.unset) {
-                Ok(text) => Ok(text),
-                Err(required) => {
-                    problems.push(SourceProblem::new(
-                        &self.path,
-                        Some(required.line),
-                        required.message,
-                    ));
-                    Err(format!(
-                        "its definition ({} line {line}) requires a variable that is not set",
-                        self.path.display()
-                    ))
-                }
-            };
-            self.expands
-                .insert(name.clone(), grammar::expanded_names(&parts));
-            self.values.insert(name, (value, line));
-        }
-        problems
-    }
-
     /// The file's path as it was given.
     pub fn path(&self) -> &Path {
         &self.path
@@ -211,32 +153,51 @@ impl DotEnvFile {
     }
 }
 
-/// The value a file gives `var`, if it gives one; a line that could not be used counts as an
-/// empty value, so that it is not also reported as set nowhere.
-fn own_value(
-    values: &HashMap<String, (Result<Zeroizing<String>, String>, u32)>,
-    var: &str,
-) -> Option<Zeroizing<String>> {
-    match values.get(var) {
-        Some((Ok(text), _)) => Some(text.clone()),
-        Some((Err(_), _)) => Some(Zeroizing::new(String::new())),
-        None => None,
-    }
-}
-
-/// Expands `files` (highest precedence first) over the cascade: each sees the files below it,
-/// its own earlier lines, and `outside` over all of them.
+/// Expands `files` (highest precedence first) over the cascade, as `cascade` describes: each
+/// `${NAME}` takes the value a field would, with `outside` (the process environment or what
+/// stands in for it) over all the files. Returns the problems: failed `${NAME?message}`, chains
+/// too deep.
 pub(crate) fn expand_cascade(files: &mut [DotEnvFile], outside: &dyn Source) -> Vec<SourceProblem> {
     let outside = |name: &str| match outside.get(name) {
         Some(RawValue::Text(text)) => Some(text),
         _ => None,
     };
-    let mut problems = Vec::new();
-    for i in (0..files.len()).rev() {
-        let (head, lower) = files.split_at_mut(i + 1);
-        problems.extend(head[i].expand(lower, &outside));
+    let paths: Vec<Arc<Path>> = files.iter().map(|file| file.path.clone()).collect();
+    let definitions: Vec<Vec<Definition>> = files
+        .iter_mut()
+        .map(|file| std::mem::take(&mut file.pending))
+        .collect();
+    let expanded = cascade::expand_all(&paths, &definitions, &outside);
+    for ((file, definitions), (outcomes, unset)) in files
+        .iter_mut()
+        .zip(definitions)
+        .zip(expanded.outcomes.into_iter().zip(expanded.unset))
+    {
+        for (definition, outcome) in definitions.into_iter().zip(outcomes) {
+            let names = match &definition.value {
+                Ok(parts) => grammar::expanded_names(parts),
+                Err(()) => Vec::new(),
+            };
+            file.expands.insert(definition.name.clone(), names);
+            file.values
+                .insert(definition.name, (outcome, definition.line));
+        }
+        file.unset = unset;
     }
-    problems
+    expanded.problems
+}
+
+/// A source that sets nothing: a file expanded on its own sees no variable from outside it.
+struct Nothing;
+
+impl Source for Nothing {
+    fn get(&self, _: &str) -> Option<RawValue> {
+        None
+    }
+
+    fn origin(&self, _: &str) -> Origin {
+        Origin::Environment
+    }
 }
 
 /// `value` written as a `.env` value that reads back as `value` in this dialect: as it is when
@@ -393,7 +354,7 @@ mod tests {
     fn a_bad_line_keeps_the_good_ones_and_fails_its_own_name() {
         let (mut f, problems) =
             DotEnvFile::parse_unexpanded(Path::new(".env"), "A=1\nB=\"x\" y\nC=3\n");
-        assert!(f.expand(&[], &|_: &str| None).is_empty());
+        assert!(expand_cascade(std::slice::from_mut(&mut f), &Nothing).is_empty());
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].line, Some(2));
         assert_eq!(text(&f, "A"), "1");
