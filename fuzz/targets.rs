@@ -8,7 +8,7 @@ use settings::__private::testing::{REDACTED, scrub};
 use settings::store::Reference;
 use settings::{Parse, SecretString, Settings};
 
-/// The `.env` parser: never panics, and every problem names a line that exists.
+/// The `.env` parser and its expansion: never panic, and every problem names a line that exists.
 pub fn dotenv(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
@@ -17,12 +17,11 @@ pub fn dotenv(data: &[u8]) {
     if let Err(problems) = DotEnvFile::parse(std::path::Path::new(".env"), text) {
         assert!(!problems.is_empty());
         for problem in problems {
-            if let Some(line) = problem.line {
-                assert!(
-                    line >= 1 && line as usize <= lines,
-                    "line {line} of {lines}"
-                );
-            }
+            let line = problem.line.expect("every problem names its line");
+            assert!(
+                line >= 1 && line as usize <= lines,
+                "line {line} of {lines}"
+            );
         }
     }
 }

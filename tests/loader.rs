@@ -785,3 +785,22 @@ fn definitions_that_expand_each_other_across_files_terminate() {
         "{err}"
     );
 }
+
+/// The README's list format, in a first `.env` as a new user writes it.
+#[test]
+fn a_list_with_blanks_loads_from_a_first_env_file() {
+    #[derive(Settings)]
+    struct Regions {
+        stores: Vec<String>,
+        #[settings(default = 10)]
+        batch_size: u32,
+    }
+    let dir = TempDir::new("list");
+    dir.write(
+        ".env",
+        "# regions\nSTORES=eu, us\nBATCH_SIZE = 20 # per run\n",
+    );
+    let regions: Regions = loader(&dir).load().unwrap();
+    assert_eq!(regions.stores, ["eu", "us"]);
+    assert_eq!(regions.batch_size, 20);
+}

@@ -384,6 +384,25 @@ mod tests {
     }
 
     #[test]
+    fn lines_after_multi_line_values_are_counted_right() {
+        let problems = DotEnvFile::parse(
+            Path::new(".env"),
+            "A=\"one\ntwo\"\nB=`x\nnot a definition\nC='three\r\nfour'\r\nD=${\nE=\"five\nsix\" tail\nF=ok\n",
+        )
+        .unwrap_err();
+        let lines: Vec<_> = problems.iter().map(|p| p.line).collect();
+        // Line 4: words without `=` (after a value in backticks, which are plain text here);
+        // line 7: `${` with no name; line 9: text after the closing quote of lines 8 and 9.
+        assert_eq!(lines, [Some(4), Some(7), Some(9)], "{problems:?}");
+    }
+
+    #[test]
+    fn a_list_with_blanks_is_one_value() {
+        let f = file("STORES=eu, us\n");
+        assert_eq!(text(&f, "STORES"), "eu, us");
+    }
+
+    #[test]
     fn a_byte_order_mark_is_skipped() {
         let f = file("\u{feff}A=1\n");
         assert_eq!(text(&f, "A"), "1");
