@@ -13,6 +13,11 @@
 //! A value found at any rank may be a secret-store reference, resolved before the fields are read.
 //!
 //! The `production` profile reads no `.env` files unless [`Loader::files_in_production`] opts in.
+//!
+//! `.env` files are read in the Compose `env_file` dialect (the README's "`.env` dialect"), and a
+//! `${NAME}` in any of them takes the value a field named `NAME` would take: the environment (or
+//! [`Loader::vars`] / [`Loader::environment`] in its place), then the files from the highest down,
+//! only earlier lines within one file.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
