@@ -18,12 +18,20 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
-use super::expand::expand;
+use super::MAX_ENV_FILE_BYTES;
+use super::expand::{Failure, expand};
 use super::grammar::Definition;
 use crate::source::SourceProblem;
 
 /// The longest chain of definitions that wait on each other's expansion.
 const MAX_DEPTH: usize = 64;
+
+/// The longest expanded value, as long as the largest file: `A=$A$A`, repeated, doubles at each
+/// line and would otherwise exhaust memory with a file of a few hundred bytes.
+const MAX_VALUE: usize = MAX_ENV_FILE_BYTES as usize;
+
+/// The most bytes all the expanded values of a cascade may hold together.
+const MAX_TOTAL: usize = 16 * MAX_VALUE;
 
 /// The expanded value of one definition, or why it has none.
 pub(super) type Outcome = Result<Zeroizing<String>, String>;
@@ -63,6 +71,8 @@ struct Cascade<'a> {
     unset: Vec<Vec<(String, u32)>>,
     problems: Vec<SourceProblem>,
     depth: usize,
+    /// Bytes of expanded values so far.
+    total: usize,
     /// Names whose lookup found only a definition under way: a cycle.
     cycles: Vec<String>,
 }
@@ -95,6 +105,7 @@ pub(super) fn expand_all(
         unset: definitions.iter().map(|_| Vec::new()).collect(),
         problems: Vec::new(),
         depth: 0,
+        total: 0,
         cycles: Vec::new(),
     };
     // Lowest file first, lines in order: most lookups find a definition already expanded.
@@ -160,7 +171,16 @@ impl Cascade<'_> {
                 self.depth += 1;
                 let mut unset = Vec::new();
                 let mark = self.cycles.len();
-                let result = expand(parts, &mut |name| self.lookup(name, f, k), &mut unset);
+                let limit = MAX_VALUE.min(MAX_TOTAL.saturating_sub(self.total));
+                let result = expand(
+                    parts,
+                    &mut |name| self.lookup(name, f, k),
+                    &mut unset,
+                    limit,
+                );
+                if let Ok(value) = &result {
+                    self.total += value.len();
+                }
                 self.depth -= 1;
                 self.unset[f].extend(unset);
                 let cycle: Vec<String> = self.cycles.drain(mark..).collect();
@@ -175,14 +195,25 @@ impl Cascade<'_> {
                         ),
                     ));
                 }
-                result.map_err(|required| {
-                    self.problems.push(SourceProblem::new(
-                        path,
-                        Some(required.line),
-                        required.message,
-                    ));
+                result.map_err(|failure| {
+                    let (line, message, why) = match failure {
+                        Failure::Required { line, message } => {
+                            (line, message, "requires a variable that is not set")
+                        }
+                        Failure::TooLong => (
+                            definition.line,
+                            format!(
+                                "the expansion of `{}` is longer than {} bytes, or the \
+                                 expansions of the files together are longer than {} bytes",
+                                definition.name, MAX_VALUE, MAX_TOTAL
+                            ),
+                            "expands to too long a value",
+                        ),
+                    };
+                    self.problems
+                        .push(SourceProblem::new(path, Some(line), message));
                     format!(
-                        "its definition ({} line {}) requires a variable that is not set",
+                        "its definition ({} line {}) {why}",
                         path.display(),
                         definition.line
                     )

@@ -5,10 +5,12 @@ use zeroize::Zeroizing;
 
 use super::grammar::{Op, Part};
 
-/// A failed `${NAME?message}` / `${NAME:?message}`: the line and the message to show.
-pub(crate) struct Required {
-    pub(crate) line: u32,
-    pub(crate) message: String,
+/// Why a value could not be expanded.
+pub(crate) enum Failure {
+    /// A failed `${NAME?message}` / `${NAME:?message}`: the line and the message to show.
+    Required { line: u32, message: String },
+    /// The value would be longer than the limit (`A=$A$A` repeated doubles at every line).
+    TooLong,
 }
 
 /// The longest message of `${NAME?message}` shown; longer ones are cut.
@@ -30,17 +32,18 @@ impl Piece<'_> {
 
 /// `parts` expanded. `lookup` gives a variable's value (`Some("")` when set but empty, `None`
 /// when set nowhere); every `$NAME` / `${NAME}` of a variable set nowhere is added to `unset`
-/// with its line. The result is allocated once, at its final size.
+/// with its line. The result is allocated once, at its final size, and may not be longer than
+/// `limit` bytes.
 pub(crate) fn expand(
     parts: &[Part],
     lookup: &mut dyn FnMut(&str) -> Option<Zeroizing<String>>,
     unset: &mut Vec<(String, u32)>,
-) -> Result<Zeroizing<String>, Required> {
+    limit: usize,
+) -> Result<Zeroizing<String>, Failure> {
     let mut pieces = Vec::new();
-    collect(parts, lookup, unset, &mut pieces)?;
-    let mut out = Zeroizing::new(String::with_capacity(
-        pieces.iter().map(|p| p.as_str().len()).sum(),
-    ));
+    collect(parts, lookup, unset, &mut pieces, &mut (0, limit))?;
+    let length = pieces.iter().map(|p| p.as_str().len()).sum();
+    let mut out = Zeroizing::new(String::with_capacity(length));
     for piece in &pieces {
         out.push_str(piece.as_str());
     }
@@ -52,16 +55,20 @@ fn collect<'p>(
     lookup: &mut dyn FnMut(&str) -> Option<Zeroizing<String>>,
     unset: &mut Vec<(String, u32)>,
     pieces: &mut Vec<Piece<'p>>,
-) -> Result<(), Required> {
+    budget: &mut (usize, usize),
+) -> Result<(), Failure> {
     for part in parts {
         let var = match part {
             Part::Text(text) => {
+                spend(budget, text.len())?;
                 pieces.push(Piece::Borrowed(text));
                 continue;
             }
             Part::Var(var) => var,
         };
         let value = lookup(&var.name);
+        // Counted whether or not it is used: a bound on what the lookups hold at once.
+        spend(budget, value.as_ref().map_or(0, |v| v.len()))?;
         let counts = |or_empty: bool| match &value {
             Some(text) => !(or_empty && text.is_empty()),
             None => false,
@@ -75,19 +82,19 @@ fn collect<'p>(
                 if counts(or_empty) {
                     pieces.extend(value.map(Piece::Owned));
                 } else {
-                    collect(&var.arg, lookup, unset, pieces)?;
+                    collect(&var.arg, lookup, unset, pieces, budget)?;
                 }
             }
             Op::Alternative { or_empty } => {
                 if counts(or_empty) {
-                    collect(&var.arg, lookup, unset, pieces)?;
+                    collect(&var.arg, lookup, unset, pieces, budget)?;
                 }
             }
             Op::Required { or_empty } => {
                 if counts(or_empty) {
                     pieces.extend(value.map(Piece::Owned));
                 } else {
-                    return Err(Required {
+                    return Err(Failure::Required {
                         line: var.line,
                         message: required_message(&var.name, or_empty, &var.arg),
                     });
@@ -96,6 +103,16 @@ fn collect<'p>(
         }
     }
     Ok(())
+}
+
+/// Counts `bytes` against the budget `(spent, limit)`.
+fn spend(budget: &mut (usize, usize), bytes: usize) -> Result<(), Failure> {
+    budget.0 = budget.0.saturating_add(bytes);
+    if budget.0 > budget.1 {
+        Err(Failure::TooLong)
+    } else {
+        Ok(())
+    }
 }
 
 /// What a failed `${NAME?message}` says: the author's message when it is plain text (one that

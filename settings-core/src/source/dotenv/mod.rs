@@ -403,6 +403,18 @@ mod tests {
     }
 
     #[test]
+    fn a_value_that_doubles_at_every_line_is_refused_not_built() {
+        let mut text = String::from("L=0123456789abcdef\n");
+        for _ in 0..40 {
+            text.push_str("L=$L$L\n");
+        }
+        let problems = DotEnvFile::parse(Path::new(".env"), &text).unwrap_err();
+        // 16 bytes doubled 16 times is 1 MiB: line 18 is the first too long.
+        assert_eq!(problems[0].line, Some(18), "{problems:?}");
+        assert!(problems[0].message.contains("longer than 1048576 bytes"));
+    }
+
+    #[test]
     fn a_byte_order_mark_is_skipped() {
         let f = file("\u{feff}A=1\n");
         assert_eq!(text(&f, "A"), "1");
