@@ -16,5 +16,8 @@ pub use settings_core::{
 #[cfg(feature = "token")]
 pub use settings_core::token;
 
+#[cfg(feature = "watch")]
+pub use settings_core::{Change, Watch};
+
 #[doc(hidden)]
 pub use settings_core::{__cli, __private};

@@ -23,6 +23,8 @@ pub mod token;
 mod wiped;
 
 pub use field::parse::Parse;
+#[cfg(feature = "watch")]
+pub use loader::{Change, Watch};
 pub use loader::{Export, Exported, Loader};
 pub use output::error::{Error, Problem, ProblemKind};
 pub use output::report::{Entry, Report, Status, Summary};

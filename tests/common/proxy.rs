@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,6 +24,16 @@ pub struct Proxy {
     addr: SocketAddr,
     count: Arc<AtomicUsize>,
     plan: Arc<Mutex<VecDeque<Fault>>>,
+    modes: Arc<Modes>,
+}
+
+/// Standing faults, beside the planned ones.
+#[derive(Default)]
+struct Modes {
+    /// Closes every connection at once, as a stopped server would.
+    down: AtomicBool,
+    /// Answers 500 to every n-th request (0: never).
+    every: AtomicUsize,
 }
 
 impl Proxy {
@@ -34,16 +44,46 @@ impl Proxy {
         let addr = listener.local_addr().expect("the proxy has an address");
         let count = Arc::new(AtomicUsize::new(0));
         let plan = Arc::new(Mutex::new(VecDeque::new()));
-        let (thread_count, thread_plan, upstream) =
-            (count.clone(), plan.clone(), upstream.to_owned());
+        let modes = Arc::new(Modes::default());
+        let (thread_count, thread_plan, thread_modes, upstream) = (
+            count.clone(),
+            plan.clone(),
+            modes.clone(),
+            upstream.to_owned(),
+        );
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (count, plan, upstream) =
-                    (thread_count.clone(), thread_plan.clone(), upstream.clone());
-                std::thread::spawn(move || serve(stream, &count, &plan, &upstream));
+                if thread_modes.down.load(Ordering::SeqCst) {
+                    drop(stream);
+                    continue;
+                }
+                let (count, plan, modes, upstream) = (
+                    thread_count.clone(),
+                    thread_plan.clone(),
+                    thread_modes.clone(),
+                    upstream.clone(),
+                );
+                std::thread::spawn(move || serve(stream, &count, &plan, &modes, &upstream));
             }
         });
-        Proxy { addr, count, plan }
+        Proxy {
+            addr,
+            count,
+            plan,
+            modes,
+        }
+    }
+
+    /// While `down`, every connection is closed at once, as if the server had stopped.
+    #[allow(dead_code)]
+    pub fn set_down(&self, down: bool) {
+        self.modes.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Answers 500 to every `n`-th request from now on (0: stop).
+    #[allow(dead_code)]
+    pub fn fail_every(&self, n: usize) {
+        self.modes.every.store(n, Ordering::SeqCst);
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -66,13 +106,18 @@ fn serve(
     mut client: TcpStream,
     count: &AtomicUsize,
     plan: &Mutex<VecDeque<Fault>>,
+    modes: &Modes,
     upstream: &str,
 ) {
     let Some(request) = read_request(&mut client) else {
         return;
     };
-    count.fetch_add(1, Ordering::SeqCst);
-    let fault = plan.lock().unwrap().pop_front();
+    let n = count.fetch_add(1, Ordering::SeqCst) + 1;
+    let every = modes.every.load(Ordering::SeqCst);
+    let fault = plan.lock().unwrap().pop_front().or_else(|| {
+        (every > 0 && n.is_multiple_of(every))
+            .then_some(Fault::Status(500, r#"{"errors":["injected"]}"#))
+    });
     match fault {
         Some(Fault::Status(status, body)) => {
             let response = format!(

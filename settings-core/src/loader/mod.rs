@@ -26,9 +26,13 @@ mod cascade;
 mod export;
 mod references;
 mod strict;
+#[cfg(feature = "watch")]
+mod watch;
 
 pub use cascade::Sources;
 pub use export::{Export, Exported};
+#[cfg(feature = "watch")]
+pub use watch::{Change, Watch};
 
 #[cfg(any(feature = "vault", feature = "aws"))]
 use cascade::StoreLayer;
@@ -47,6 +51,9 @@ use crate::store::aws::AwsConfig;
 use crate::store::vault::VaultConfig;
 #[cfg(any(feature = "vault", feature = "aws"))]
 use crate::store::{ALLOW_INSECURE_HTTP_VAR, Import, Resolver, StoreOptions, StoreVars};
+
+/// What a load shows of what it read, to the code that asked (the watch).
+type Observer<'o> = dyn FnMut(&Sources<'_>, &Overlay<'_>) + 'o;
 
 /// The variable that names the profile unless told otherwise.
 pub const DEFAULT_PROFILE_VAR: &str = "ENVIRONMENT";
@@ -73,6 +80,8 @@ pub struct Loader {
     env: Option<Box<dyn Source + Send + Sync>>,
     #[cfg(any(feature = "vault", feature = "aws"))]
     stores: StoreSettings,
+    #[cfg(feature = "watch")]
+    watch: watch::WatchOptions,
 }
 
 /// What the loader knows of the stores, beyond what it finds in the variables.
@@ -129,6 +138,8 @@ impl Loader {
             env: None,
             #[cfg(any(feature = "vault", feature = "aws"))]
             stores: StoreSettings::default(),
+            #[cfg(feature = "watch")]
+            watch: watch::WatchOptions::default(),
         }
     }
 
@@ -251,18 +262,27 @@ impl Loader {
 
     /// Loads `T` from the sources this loader describes.
     pub fn load<T: Settings>(&self) -> Result<T, Error> {
-        self.load_inner::<T>(false).map(|(value, _)| value)
+        self.load_inner::<T>(false, None).map(|(value, _)| value)
     }
 
     /// Loads `T` and reports where each value came from.
     pub fn load_with_report<T: Settings>(&self) -> Result<(T, Report), Error> {
-        self.load_inner::<T>(true)
+        self.load_inner::<T>(true, None)
     }
 
-    fn load_inner<T: Settings>(&self, with_report: bool) -> Result<(T, Report), Error> {
+    /// The load path shared by every way in; `observe` sees what the load read (the watch
+    /// remembers which files and values it depends on), whether or not the load succeeds.
+    fn load_inner<T: Settings>(
+        &self,
+        with_report: bool,
+        observe: Option<&mut Observer<'_>>,
+    ) -> Result<(T, Report), Error> {
         let (sources, mut problems, lazy) = self.prepare();
         let resolve = |refs: &[Reference]| self.resolve(&lazy, &sources, refs);
         let overlay = Overlay::resolve(T::META, &sources, &resolve);
+        if let Some(observe) = observe {
+            observe(&sources, &overlay);
+        }
         if self.strict {
             problems.extend(sources.unknown_variables(T::META, &self.profile_var()));
             problems.extend(sources.unset_references());

@@ -186,3 +186,46 @@ pub(super) fn resolve_pending(
             (name, answer, origin)
         })
 }
+
+#[cfg(feature = "watch")]
+impl Overlay<'_> {
+    /// A keyed digest of the value of every variable the fields read, by name: enough to tell
+    /// which changed between two loads, without keeping a copy of any value.
+    pub(super) fn digests(
+        &self,
+        keys: &std::hash::RandomState,
+    ) -> std::collections::BTreeMap<String, u64> {
+        use std::hash::{BuildHasher, Hasher};
+        self.found
+            .keys()
+            .map(|name| {
+                let mut hasher = keys.build_hasher();
+                match self.get(name) {
+                    None => hasher.write_u8(0),
+                    Some(RawValue::Text(text)) => {
+                        hasher.write_u8(1);
+                        hasher.write(text.as_bytes());
+                    }
+                    Some(RawValue::NotUnicode) => hasher.write_u8(2),
+                    Some(RawValue::Failed(message)) => {
+                        hasher.write_u8(3);
+                        hasher.write(message.as_bytes());
+                    }
+                }
+                (name.clone(), hasher.finish())
+            })
+            .collect()
+    }
+
+    /// The secret files the fields were read from: `NAME_FILE` targets and files of the
+    /// secrets directory.
+    pub(super) fn secret_files(&self) -> Vec<std::path::PathBuf> {
+        self.found
+            .values()
+            .filter_map(|found| match found {
+                Some((_, Layer::SecretFile { path, .. })) => Some(path.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
