@@ -252,3 +252,289 @@ fn wait_until<R>(f: impl Fn() -> Option<R>) -> Option<R> {
     }
     None
 }
+
+// ---------------------------------------------------------------- rotation in real stores
+
+#[cfg(all(feature = "vault", feature = "aws"))]
+#[path = "common/proxy.rs"]
+#[allow(dead_code)]
+mod proxy;
+#[cfg(all(feature = "vault", feature = "aws"))]
+#[path = "common/seed.rs"]
+#[allow(dead_code)]
+mod seed;
+
+#[cfg(all(feature = "vault", feature = "aws"))]
+mod stores {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    use serde_json::json;
+    use settings::store::StoreOptions;
+    use settings::{ExposeSecret, Loader, SecretString, Settings, Watch};
+
+    use super::common::TempDir;
+    use super::proxy::Proxy;
+    use super::seed::*;
+    use super::{WAIT, serial, wait_until, watch_threads};
+
+    /// Two secrets that rotate together: a username and its password, say.
+    #[derive(Settings)]
+    struct Pair {
+        a: SecretString,
+        b: SecretString,
+    }
+
+    fn quick() -> StoreOptions {
+        let mut options = StoreOptions::default();
+        options.connect_timeout = Duration::from_secs(2);
+        options.request_timeout = Duration::from_secs(10);
+        options.attempts = 3;
+        options.base_delay = Duration::from_millis(5);
+        options.throttle_delay = Duration::from_millis(10);
+        options
+    }
+
+    fn store_loader(dir: &TempDir, vault: &str, vars: &[(&str, String)]) -> Loader {
+        require(VAULT, "OpenBao (bao server -dev)");
+        require(MOTO, "moto_server");
+        let mut all: Vec<(String, String)> = vec![
+            ("VAULT_ADDR".into(), vault.to_owned()),
+            ("VAULT_TOKEN".into(), ROOT_TOKEN.into()),
+            ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+            ("AWS_REGION".into(), "us-east-1".into()),
+            ("AWS_ENDPOINT_URL".into(), format!("http://{MOTO}")),
+        ];
+        all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        Loader::new()
+            .dir(dir.path())
+            .vars(all)
+            .store_options(quick())
+            .poll_files_every(Duration::ZERO)
+            .refresh_every(Duration::from_millis(200))
+    }
+
+    fn pair(watch: &Watch<Pair>) -> (String, String) {
+        let now = watch.get();
+        (
+            now.a.expose_secret().to_owned(),
+            now.b.expose_secret().to_owned(),
+        )
+    }
+
+    #[test]
+    fn a_new_kv_version_is_seen_within_one_interval() {
+        let _serial = serial();
+        let path = unique("watch-kv");
+        vault_put(&path, json!({ "A": "kv-a-1", "B": "kv-b-1" }));
+        let dir = TempDir::new("watch-kv");
+        let refs = [
+            ("A", format!("vault:secret/{path}#A")),
+            ("B", format!("vault:secret/{path}#B")),
+        ];
+        let watch: Watch<Pair> = store_loader(&dir, &format!("http://{VAULT}"), &refs)
+            .watch()
+            .unwrap();
+        assert_eq!(pair(&watch), ("kv-a-1".into(), "kv-b-1".into()));
+        vault_put(&path, json!({ "A": "kv-a-2", "B": "kv-b-2" }));
+        watch
+            .wait_for_change(WAIT)
+            .expect("the new version is seen");
+        assert_eq!(pair(&watch), ("kv-a-2".into(), "kv-b-2".into()));
+        assert_eq!(watch.last_change().unwrap().names(), ["A", "B"]);
+    }
+
+    #[test]
+    fn a_new_ssm_value_and_a_new_awscurrent_version_are_seen() {
+        let _serial = serial();
+        let parameter = format!("/{}/key", unique("watch-ssm"));
+        ssm_put(&parameter, "ssm-1");
+        let secret = unique("watch-sm");
+        secret_put(&secret, "sm-1");
+        let dir = TempDir::new("watch-aws");
+        let refs = [
+            ("A", format!("ssm:{parameter}")),
+            ("B", format!("secretsmanager:{secret}")),
+        ];
+        let watch: Watch<Pair> = store_loader(&dir, &format!("http://{VAULT}"), &refs)
+            .watch()
+            .unwrap();
+        assert_eq!(pair(&watch), ("ssm-1".into(), "sm-1".into()));
+
+        ssm_put(&parameter, "ssm-2");
+        watch
+            .wait_for_change(WAIT)
+            .expect("the new SSM value is seen");
+        assert_eq!(pair(&watch), ("ssm-2".into(), "sm-1".into()));
+        assert_eq!(watch.last_change().unwrap().names(), ["A"]);
+
+        let (status, answer) = moto(
+            "secretsmanager",
+            "secretsmanager.PutSecretValue",
+            json!({ "SecretId": secret, "SecretString": "sm-2" }),
+        );
+        assert_eq!(status, 200, "{answer}");
+        watch
+            .wait_for_change(WAIT)
+            .expect("the new AWSCURRENT version is seen");
+        assert_eq!(pair(&watch), ("ssm-2".into(), "sm-2".into()));
+        assert_eq!(watch.last_change().unwrap().names(), ["B"]);
+    }
+
+    #[test]
+    fn a_store_that_stops_keeps_the_last_good_value_and_the_watch_recovers() {
+        let _serial = serial();
+        let path = unique("watch-down");
+        vault_put(&path, json!({ "A": "down-a", "B": "down-b" }));
+        let proxy = Proxy::start(VAULT);
+        let dir = TempDir::new("watch-down");
+        let refs = [
+            ("A", format!("vault:secret/{path}#A")),
+            ("B", format!("vault:secret/{path}#B")),
+        ];
+        let watch: Watch<Pair> = store_loader(&dir, &proxy.url(), &refs).watch().unwrap();
+        proxy.set_down(true);
+        let err = watch.refresh_now().unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("A") && text.contains(&path), "{text}");
+        assert!(!text.contains("down-a"), "{text}");
+        assert_eq!(pair(&watch), ("down-a".into(), "down-b".into()));
+        assert!(watch.last_error().is_some());
+
+        proxy.set_down(false);
+        // The interval's next refresh succeeds; nothing changed, so no one is woken.
+        assert!(
+            wait_until(|| watch.last_error().is_none().then_some(())).is_some(),
+            "the watch recovers"
+        );
+        assert_eq!(watch.generation(), 0);
+        vault_put(&path, json!({ "A": "up-a", "B": "up-b" }));
+        watch
+            .wait_for_change(WAIT)
+            .expect("rotations are seen again");
+        assert_eq!(pair(&watch), ("up-a".into(), "up-b".into()));
+    }
+
+    #[test]
+    fn a_refresh_makes_no_more_requests_than_the_first_load() {
+        let _serial = serial();
+        #[derive(Settings)]
+        #[allow(dead_code)] // Read through the store requests they cause.
+        struct Ten {
+            k0: SecretString,
+            k1: SecretString,
+            k2: SecretString,
+            k3: SecretString,
+            k4: SecretString,
+            k5: SecretString,
+            k6: SecretString,
+            k7: SecretString,
+            k8: SecretString,
+            k9: SecretString,
+        }
+        let paths = [unique("ten"), unique("ten"), unique("ten")];
+        for path in &paths {
+            vault_put(path, json!({ "X": "x", "Y": "y", "Z": "z" }));
+        }
+        let prefix = format!("/{}", unique("ten"));
+        ssm_put(&format!("{prefix}/p"), "p");
+        let proxy = Proxy::start(VAULT);
+        let mut refs = Vec::new();
+        for i in 0..9 {
+            let key = ["X", "Y", "Z"][i % 3];
+            refs.push((
+                format!("K{i}"),
+                format!("vault:secret/{}#{key}", paths[i / 3]),
+            ));
+        }
+        refs.push(("K9".into(), format!("ssm:{prefix}/p")));
+        let refs: Vec<(&str, String)> = refs.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        let dir = TempDir::new("watch-ten");
+        let watch: Watch<Ten> = store_loader(&dir, &proxy.url(), &refs)
+            .refresh_every(Duration::from_secs(3600))
+            .watch()
+            .unwrap();
+        // One read per Vault path, and the mount's KV version once per load.
+        let first = proxy.requests();
+        assert_eq!(first, 4, "requests of the first load");
+        watch.refresh_now().unwrap();
+        assert!(proxy.requests() - first <= first, "a refresh reads no more");
+        assert_eq!(watch.get().k9.expose_secret(), "p");
+    }
+
+    /// Several hundred refreshes, a third of the store's requests failing, values rotating: every
+    /// settings value ever handed out is whole (both halves of the pair from one version), no
+    /// thread is left behind, and memory stays flat.
+    #[test]
+    fn soak_under_faults_every_value_is_whole() {
+        let _serial = serial();
+        let path = unique("soak");
+        vault_put(&path, json!({ "A": "0-a", "B": "0-b" }));
+        let proxy = Proxy::start(VAULT);
+        let dir = TempDir::new("watch-soak");
+        let refs = [
+            ("A", format!("vault:secret/{path}#A")),
+            ("B", format!("vault:secret/{path}#B")),
+        ];
+        let threads_before = watch_threads();
+        let watch: Arc<Watch<Pair>> = Arc::new(
+            store_loader(&dir, &proxy.url(), &refs)
+                .refresh_every(Duration::from_millis(20))
+                .watch()
+                .unwrap(),
+        );
+        proxy.fail_every(3);
+        let done = Arc::new(AtomicBool::new(false));
+        let reader = {
+            let (watch, done) = (watch.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut reads = 0u64;
+                while !done.load(Ordering::SeqCst) {
+                    let (a, b) = pair(&watch);
+                    let (va, vb) = (a.split('-').next(), b.split('-').next());
+                    assert_eq!(va, vb, "a value made of two versions: {a} {b}");
+                    reads += 1;
+                }
+                reads
+            })
+        };
+        let mut rss_after_warmup = 0;
+        let (mut ok, mut failed) = (0, 0);
+        for i in 1..=300 {
+            if i % 10 == 0 {
+                vault_put(
+                    &path,
+                    json!({ "A": format!("{i}-a"), "B": format!("{i}-b") }),
+                );
+            }
+            match watch.refresh_now() {
+                Ok(()) => ok += 1,
+                Err(_) => failed += 1,
+            }
+            if i == 50 {
+                rss_after_warmup = rss();
+            }
+        }
+        done.store(true, Ordering::SeqCst);
+        let reads = reader.join().expect("the reader saw only whole values");
+        assert!(reads > 0);
+        assert!(ok > 100, "{ok} refreshes succeeded, {failed} failed");
+        proxy.fail_every(0);
+        watch.refresh_now().unwrap();
+        assert_eq!(pair(&watch), ("300-a".into(), "300-b".into()));
+        let grown = rss().saturating_sub(rss_after_warmup);
+        assert!(grown < 8 << 20, "resident memory grew by {grown} bytes");
+        assert_eq!(watch_threads(), threads_before + 1);
+        drop(Arc::into_inner(watch).expect("the only owner"));
+        assert_eq!(watch_threads(), threads_before);
+    }
+
+    /// Resident memory of this process, in bytes.
+    fn rss() -> usize {
+        let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+        let pages: usize = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+        pages * 4096
+    }
+}
