@@ -18,9 +18,13 @@ struct Service {
     api_key: SecretString,
 }
 
-/// Stands in for a request: what it would send, without the key itself.
-fn call_api(settings: &Service) -> usize {
-    settings.api_key.expose_secret().len()
+/// Stands in for a request: where it would go and how long a key it would send (never the key).
+fn call_api(settings: &Service) -> String {
+    format!(
+        "request to {} with a key of {} characters",
+        settings.api_url,
+        settings.api_key.expose_secret().len()
+    )
 }
 
 #[cfg(unix)]
@@ -55,16 +59,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .poll_files_every(Duration::from_millis(200))
         .watch()?;
     watch.on_change(|change| println!("rotated: {}", change.names().join(", ")));
-    println!(
-        "request with a key of {} characters",
-        call_api(&watch.get())
-    );
+    println!("{}", call_api(&watch.get()));
 
     publish(&secrets, 2, "a-longer-key-from-the-rotation")?;
     let rotated = watch
         .wait_for_change(Duration::from_secs(10))
         .ok_or("the rotation was not seen")?;
-    println!("request with a key of {} characters", call_api(&rotated));
+    println!("{}", call_api(&rotated));
 
     std::fs::remove_dir_all(&secrets)?;
     Ok(())
