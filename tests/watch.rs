@@ -235,7 +235,9 @@ fn dropping_the_watch_ends_its_thread() {
                 .unwrap()
         })
         .collect();
-    assert_eq!(watch_threads(), before + 3);
+    // A thread takes its name once it runs, which may be a moment after `watch` returns.
+    let started = wait_until(|| (watch_threads() == before + 3).then_some(()));
+    assert!(started.is_some(), "{} threads", watch_threads());
     drop(watches);
     // `drop` joins the thread: it is gone when drop returns, not some time later.
     assert_eq!(watch_threads(), before);
