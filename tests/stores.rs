@@ -1099,3 +1099,136 @@ fn loading_inside_an_async_runtime_does_not_panic() {
     let app: Pipeline = runtime.block_on(async { loader.load() }).unwrap();
     assert_eq!(app.database_url.expose_secret(), "inside-tokio");
 }
+
+// ---------------------------------------------------------------- the client, by name
+
+fn client_loader(vault: &str) -> Loader {
+    require(VAULT, "OpenBao (bao server -dev)");
+    require(MOTO, "moto_server");
+    Loader::new()
+        .vars(pairs(&[
+            ("VAULT_ADDR", vault),
+            ("VAULT_TOKEN", ROOT_TOKEN),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ENDPOINT_URL", MOTO_URL_DIRECT),
+        ]))
+        .store_options(quick())
+}
+
+#[test]
+fn the_client_gets_by_name_and_by_path_from_every_store() {
+    fn shared<T: Send + Sync>(_: &T) {}
+    let path = unique("client");
+    vault_put(
+        &path,
+        json!({ "API_KEY": "client-vault-key", "db-url": "pg://v" }),
+    );
+    let prefix = format!("/{}", unique("client"));
+    ssm_put(&format!("{prefix}/db/password"), "client-ssm-pw");
+    ssm_put(&format!("{prefix}/token"), "client-ssm-token");
+    let secret = unique("client-sm");
+    secret_put(&secret, r#"{"user":"etl","password":"client-sm-pw"}"#);
+
+    let client = client_loader(&format!("http://{VAULT}")).store_client();
+    shared(&client);
+    let key = client.get(&format!("vault:secret/{path}#API_KEY")).unwrap();
+    assert_eq!(key.expose_secret(), "client-vault-key");
+    let many = client.get_many(&[
+        &format!("ssm:{prefix}/token"),
+        &format!("secretsmanager:{secret}#password"),
+        &format!("ssm:{prefix}/absent"),
+    ]);
+    assert_eq!(
+        many[0].as_ref().unwrap().expose_secret(),
+        "client-ssm-token"
+    );
+    assert_eq!(many[1].as_ref().unwrap().expose_secret(), "client-sm-pw");
+    let missing = many[2].as_ref().unwrap_err();
+    assert_eq!(missing.location, format!("ssm:{prefix}/absent"));
+    assert!(missing.message.contains("ParameterNotFound"), "{missing}");
+
+    let shown = |all: std::collections::BTreeMap<String, SecretString>| -> Vec<(String, String)> {
+        all.into_iter()
+            .map(|(k, v)| (k, v.expose_secret().to_owned()))
+            .collect()
+    };
+    assert_eq!(
+        shown(client.get_all(&format!("vault:secret/{path}")).unwrap()),
+        [
+            ("API_KEY".to_owned(), "client-vault-key".to_owned()),
+            ("DB_URL".to_owned(), "pg://v".to_owned())
+        ]
+    );
+    assert_eq!(
+        shown(client.get_all(&format!("ssm:{prefix}")).unwrap()),
+        [
+            ("DB_PASSWORD".to_owned(), "client-ssm-pw".to_owned()),
+            ("TOKEN".to_owned(), "client-ssm-token".to_owned())
+        ]
+    );
+    assert_eq!(
+        shown(client.get_all(&format!("secretsmanager:{secret}")).unwrap()),
+        [
+            ("PASSWORD".to_owned(), "client-sm-pw".to_owned()),
+            ("USER".to_owned(), "etl".to_owned())
+        ]
+    );
+    let bad = client.get("not-a-reference").unwrap_err();
+    assert!(bad.message.contains("not a reference"), "{bad}");
+    let bad = client
+        .get_all(&format!("vault:secret/{path}#API_KEY"))
+        .unwrap_err();
+    assert!(bad.message.contains("without #KEY"), "{bad}");
+    assert!(!format!("{client:?}").contains("client-"), "{client:?}");
+}
+
+#[test]
+fn the_client_keeps_answers_for_its_ttl_and_is_shared_by_threads() {
+    let path = unique("client-ttl");
+    vault_put(&path, json!({ "K": "ttl-1" }));
+    let proxy = Proxy::start(VAULT);
+    let reference = format!("vault:secret/{path}#K");
+    let client = std::sync::Arc::new(
+        client_loader(&proxy.url())
+            .store_client()
+            .with_ttl(Duration::from_millis(500)),
+    );
+    assert_eq!(client.get(&reference).unwrap().expose_secret(), "ttl-1");
+    let first = proxy.requests();
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (client, reference) = (client.clone(), reference.clone());
+            std::thread::spawn(move || {
+                for _ in 0..25 {
+                    assert_eq!(client.get(&reference).unwrap().expose_secret(), "ttl-1");
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    assert_eq!(
+        proxy.requests(),
+        first,
+        "100 gets within the TTL ask nothing"
+    );
+
+    vault_put(&path, json!({ "K": "ttl-2" }));
+    assert_eq!(client.get(&reference).unwrap().expose_secret(), "ttl-1");
+    client.invalidate();
+    assert_eq!(client.get(&reference).unwrap().expose_secret(), "ttl-2");
+    vault_put(&path, json!({ "K": "ttl-3" }));
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(client.get(&reference).unwrap().expose_secret(), "ttl-3");
+
+    let uncached = client_loader(&proxy.url())
+        .store_client()
+        .with_ttl(Duration::ZERO);
+    let before = proxy.requests();
+    uncached.get(&reference).unwrap();
+    uncached.get(&reference).unwrap();
+    assert!(proxy.requests() - before >= 2, "no TTL: every get asks");
+}

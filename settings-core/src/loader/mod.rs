@@ -345,6 +345,15 @@ impl Loader {
         }
     }
 
+    /// A client of the secret stores for code that asks by name (`get`, `get_many`,
+    /// `get_all`), configured exactly as this loader's loads are: the store settings given in
+    /// code, else the store variables of the environment and of the `.env` cascade.
+    #[cfg(any(feature = "vault", feature = "aws"))]
+    pub fn store_client(&self) -> crate::store::Client {
+        let (sources, _) = self.sources();
+        crate::store::Client::new(self.resolver(&sources))
+    }
+
     /// A resolver configured from code, else from the store variables of the load, read as
     /// [`StoreVars`] says: what says where credentials go from the environment only.
     #[cfg(any(feature = "vault", feature = "aws"))]

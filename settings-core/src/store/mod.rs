@@ -15,6 +15,8 @@ use std::fmt;
 #[cfg(feature = "aws")]
 pub mod aws;
 #[cfg(any(feature = "vault", feature = "aws"))]
+mod client;
+#[cfg(any(feature = "vault", feature = "aws"))]
 mod config;
 #[cfg(any(feature = "vault", feature = "aws"))]
 pub(crate) mod http;
@@ -23,6 +25,8 @@ mod resolve;
 #[cfg(feature = "vault")]
 pub mod vault;
 
+#[cfg(any(feature = "vault", feature = "aws"))]
+pub use client::{Client, StoreError};
 #[cfg(any(feature = "vault", feature = "aws"))]
 pub use config::ALLOW_INSECURE_HTTP_VAR;
 #[cfg(feature = "aws")]

@@ -41,11 +41,11 @@ pub(crate) struct Resolver {
     #[cfg(feature = "vault")]
     vault_config: Option<super::vault::VaultConfig>,
     #[cfg(feature = "vault")]
-    vault: std::cell::OnceCell<Result<super::vault::Vault, String>>,
+    vault: std::sync::OnceLock<Result<super::vault::Vault, String>>,
     #[cfg(feature = "aws")]
     aws_config: Option<super::aws::AwsConfig>,
     #[cfg(feature = "aws")]
-    aws: std::cell::OnceCell<Result<super::aws::Aws, String>>,
+    aws: std::sync::OnceLock<Result<super::aws::Aws, String>>,
 }
 
 impl Resolver {
@@ -61,11 +61,11 @@ impl Resolver {
             #[cfg(feature = "vault")]
             vault_config,
             #[cfg(feature = "vault")]
-            vault: std::cell::OnceCell::new(),
+            vault: std::sync::OnceLock::new(),
             #[cfg(feature = "aws")]
             aws_config,
             #[cfg(feature = "aws")]
-            aws: std::cell::OnceCell::new(),
+            aws: std::sync::OnceLock::new(),
         }
     }
 
