@@ -6,7 +6,21 @@ pub enum Command {
     Token(Token),
     Check(Cascade),
     List(Cascade),
-    Exec(Cascade, Vec<String>),
+    Exec(Cascade, Watching, Vec<String>),
+}
+
+/// `exec --watch` and its options: what to do when a resolved value changes.
+#[derive(Debug, Default, PartialEq)]
+pub struct Watching {
+    pub watch: bool,
+    /// Send this signal instead of restarting (`HUP`, `USR1`, ...).
+    pub signal: Option<String>,
+    /// How long a stopped command has before it is killed.
+    pub grace: Option<std::time::Duration>,
+    /// How often store values are asked again.
+    pub interval: Option<std::time::Duration>,
+    /// How often the files are looked at.
+    pub poll: Option<std::time::Duration>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -124,7 +138,20 @@ settings exec: resolve the cascade, secret files and store references exactly as
 does, then run COMMAND with them in its environment (the process environment wins, as in a
 load). Prints no values. COMMAND replaces this process, so its exit code and signals are its own.
 
-Usage: settings exec [cascade options] -- COMMAND [ARGS...]
+Usage: settings exec [--watch [watch options]] [cascade options] -- COMMAND [ARGS...]
+
+With --watch, COMMAND runs as a child and the values keep being resolved: when one changes
+(a rotated secret, an edited .env file, a swapped secret volume), COMMAND is stopped (SIGTERM,
+then SIGKILL after the grace period) and started again with the new values, or, with --signal,
+sent a signal instead. Signals sent to `settings` (TERM, INT, HUP, QUIT, USR1, USR2) go to
+COMMAND; the exit code is COMMAND's. Only the names of the changed variables are printed.
+
+Watch options:
+  --watch               keep watching after starting COMMAND
+  --signal SIG          send SIG (HUP, USR1, USR2, INT, TERM, QUIT) instead of restarting
+  --grace D             how long COMMAND has to stop before it is killed (default 10s)
+  --interval D          ask the stores again this often (default 5m)
+  --poll D              look at the files this often (default 1s)
 
 ",
     cascade_options!()
@@ -153,17 +180,78 @@ pub fn parse(argv: &[String]) -> Result<Command, Usage> {
                     ));
                 }
             };
-            let cascade = parse_cascade(options, EXEC_HELP)?;
+            let (watching, options) = parse_watching(options)?;
+            let cascade = parse_cascade(&options, EXEC_HELP)?;
             if command.is_empty() {
                 return Err(Usage::Error(
                     "exec needs a command after `--`".to_owned(),
                     EXEC_HELP,
                 ));
             }
-            Ok(Command::Exec(cascade, command.to_vec()))
+            Ok(Command::Exec(cascade, watching, command.to_vec()))
         }
         other => Err(Usage::Error(format!("unknown command `{other}`"), HELP)),
     }
+}
+
+/// Takes the watch options out of `exec`'s options; the rest are the cascade's.
+fn parse_watching(args: &[String]) -> Result<(Watching, Vec<String>), Usage> {
+    let mut watching = Watching::default();
+    let mut rest = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    let mut iter = args.iter();
+    let duration = |name: &str, value: Option<&String>| {
+        let value =
+            value.ok_or_else(|| Usage::Error(format!("{name} needs a value"), EXEC_HELP))?;
+        <std::time::Duration as settings::Parse>::parse(value)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                Usage::Error(
+                    format!("{name} takes a duration such as 500ms, 10s or 5m, not `{value}`"),
+                    EXEC_HELP,
+                )
+            })
+    };
+    while let Some(arg) = iter.next() {
+        let name = arg.as_str();
+        if matches!(name, "--watch" | "--signal" | "--grace" | "--interval" | "--poll") {
+            if seen.contains(&name) {
+                return Err(Usage::Error(format!("{name} is given twice"), EXEC_HELP));
+            }
+            seen.push(name);
+        }
+        match name {
+            "--watch" => watching.watch = true,
+            "--signal" => {
+                let value = iter.next().ok_or_else(|| {
+                    Usage::Error("--signal needs a value".to_owned(), EXEC_HELP)
+                })?;
+                let signal = value.trim_start_matches("SIG").to_ascii_uppercase();
+                if !matches!(
+                    signal.as_str(),
+                    "HUP" | "USR1" | "USR2" | "INT" | "TERM" | "QUIT"
+                ) {
+                    return Err(Usage::Error(
+                        format!("--signal takes HUP, USR1, USR2, INT, TERM or QUIT, not `{value}`"),
+                        EXEC_HELP,
+                    ));
+                }
+                watching.signal = Some(signal);
+            }
+            "--grace" => watching.grace = Some(duration(name, iter.next())?),
+            "--interval" => watching.interval = Some(duration(name, iter.next())?),
+            "--poll" => watching.poll = Some(duration(name, iter.next())?),
+            _ => rest.push(arg.clone()),
+        }
+    }
+    if !watching.watch && seen.iter().any(|name| *name != "--watch") {
+        return Err(Usage::Error(
+            format!("{} needs --watch", seen.join(", ")),
+            EXEC_HELP,
+        ));
+    }
+    Ok((watching, rest))
 }
 
 fn parse_cascade(args: &[String], help: &'static str) -> Result<Cascade, Usage> {
@@ -340,7 +428,7 @@ mod tests {
                 ..
             }))
         ));
-        let Ok(Command::Exec(cascade, command)) =
+        let Ok(Command::Exec(cascade, _, command)) =
             parse(&argv("exec --profile staging --dir cfg -- env -0"))
         else {
             panic!("exec did not parse");

@@ -99,8 +99,12 @@ impl<T> fmt::Debug for Change<T> {
 
 type Callback<T> = Box<dyn Fn(&Change<T>) + Send + Sync>;
 
+/// One traced load of whatever the watch holds.
+type LoadFn<T> = Box<dyn Fn(&Loader, &RandomState) -> Result<Traced<T>, Error> + Send + Sync>;
+
 struct Shared<T> {
     loader: Loader,
+    load: LoadFn<T>,
     /// Keys of the digests of values: random per watch, so a digest says nothing outside it.
     keys: RandomState,
     current: ArcSwap<T>,
@@ -150,13 +154,38 @@ impl Loader {
     /// Loads `T` as [`Loader::load`] does (same errors), then keeps it up to date in a background
     /// thread: see [`Watch`].
     pub fn watch<T: Settings + Send + Sync + 'static>(self) -> Result<Watch<T>, Error> {
+        self.watch_with(Box::new(|loader, keys| load_traced::<T>(loader, keys)))
+    }
+
+    /// Every variable of the cascade, as [`Loader::export_including`] resolves it, kept up to
+    /// date as [`Loader::watch`] keeps a struct: for `settings exec --watch`. Not public API.
+    #[doc(hidden)]
+    pub fn watch_export(self, names: Vec<String>) -> Result<Watch<super::Export>, Error> {
+        self.watch_with(Box::new(move |loader, keys| {
+            let export = loader.export_including(names.iter().cloned())?;
+            let mut digests = BTreeMap::new();
+            let mut files = Vec::new();
+            for var in export.vars() {
+                let mut hasher = keys.build_hasher();
+                hasher.write(var.expose_value().as_bytes());
+                digests.insert(var.name().to_owned(), hasher.finish());
+                if let crate::source::Origin::SecretFile { path } = var.origin() {
+                    files.push(path.to_path_buf());
+                }
+            }
+            Ok((export, digests, files))
+        }))
+    }
+
+    fn watch_with<T: Send + Sync + 'static>(self, load: LoadFn<T>) -> Result<Watch<T>, Error> {
         let keys = RandomState::new();
-        let (value, digests, files) = load_traced::<T>(&self, &keys)?;
+        let (value, digests, files) = load(&self, &keys)?;
         let watched = self.watched_paths(files);
         let snapshot = snapshot(&watched);
         let options = self.watch.clone();
         let shared = Arc::new(Shared {
             loader: self,
+            load,
             keys,
             current: ArcSwap::from_pointee(value),
             state: Mutex::new(State {
@@ -222,7 +251,7 @@ fn load_traced<T: Settings>(loader: &Loader, keys: &RandomState) -> Result<Trace
     Ok((value, digests, files))
 }
 
-impl<T: Settings + Send + Sync + 'static> Watch<T> {
+impl<T: Send + Sync + 'static> Watch<T> {
     /// The current settings: a snapshot that never changes under its reader. Never blocks on
     /// I/O.
     pub fn get(&self) -> Arc<T> {
@@ -294,11 +323,11 @@ impl<T> fmt::Debug for Watch<T> {
     }
 }
 
-impl<T: Settings + Send + Sync + 'static> Shared<T> {
+impl<T: Send + Sync + 'static> Shared<T> {
     /// One refresh: true when the settings changed.
     fn refresh(&self) -> Result<bool, Error> {
         let mut known = lock(&self.known);
-        let (value, digests, files) = match load_traced::<T>(&self.loader, &self.keys) {
+        let (value, digests, files) = match (self.load)(&self.loader, &self.keys) {
             Ok(loaded) => loaded,
             Err(err) => {
                 lock(&self.state).last_error = Some(err.clone());
@@ -351,7 +380,7 @@ fn changed(old: &BTreeMap<String, u64>, new: &BTreeMap<String, u64>) -> Vec<Stri
     names
 }
 
-fn run_worker<T: Settings + Send + Sync + 'static>(
+fn run_worker<T: Send + Sync + 'static>(
     shared: &Shared<T>,
     options: &WatchOptions,
     mut seen: Snapshot,

@@ -15,8 +15,9 @@ const DEFAULT_TTL: Duration = Duration::from_secs(60);
 
 /// A thread-safe client of Vault / OpenBao, SSM Parameter Store and Secrets Manager, for code
 /// that asks for secrets by name rather than through a struct: `get` one reference, `get_many`
-/// in one batch, `get_all` of a path or prefix. Made by [`Loader::store_client`]
-/// (crate::Loader::store_client), with the configuration, the errors and the secrecy of a load;
+/// in one batch, `get_all` of a path or prefix. Made by
+/// [`Loader::store_client`](crate::Loader::store_client), with the configuration, the errors and
+/// the secrecy of a load;
 /// answers are kept for a time-to-live (a minute unless [`Client::with_ttl`] says otherwise).
 ///
 /// ```no_run
