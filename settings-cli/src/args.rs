@@ -215,7 +215,10 @@ fn parse_watching(args: &[String]) -> Result<(Watching, Vec<String>), Usage> {
     };
     while let Some(arg) = iter.next() {
         let name = arg.as_str();
-        if matches!(name, "--watch" | "--signal" | "--grace" | "--interval" | "--poll") {
+        if matches!(
+            name,
+            "--watch" | "--signal" | "--grace" | "--interval" | "--poll"
+        ) {
             if seen.contains(&name) {
                 return Err(Usage::Error(format!("{name} is given twice"), EXEC_HELP));
             }
@@ -224,10 +227,11 @@ fn parse_watching(args: &[String]) -> Result<(Watching, Vec<String>), Usage> {
         match name {
             "--watch" => watching.watch = true,
             "--signal" => {
-                let value = iter.next().ok_or_else(|| {
-                    Usage::Error("--signal needs a value".to_owned(), EXEC_HELP)
-                })?;
-                let signal = value.trim_start_matches("SIG").to_ascii_uppercase();
+                let value = iter
+                    .next()
+                    .ok_or_else(|| Usage::Error("--signal needs a value".to_owned(), EXEC_HELP))?;
+                let upper = value.to_ascii_uppercase();
+                let signal = upper.strip_prefix("SIG").unwrap_or(&upper).to_owned();
                 if !matches!(
                     signal.as_str(),
                     "HUP" | "USR1" | "USR2" | "INT" | "TERM" | "QUIT"
@@ -436,6 +440,22 @@ mod tests {
         assert_eq!(cascade.profile.as_deref(), Some("staging"));
         assert_eq!(cascade.dir.as_deref(), Some("cfg"));
         assert_eq!(command, ["env", "-0"]);
+        let Ok(Command::Exec(cascade, watching, _)) = parse(&argv(
+            "exec --watch --signal sighup --grace 3s --profile p --interval 1m --poll 250ms -- x",
+        )) else {
+            panic!("exec --watch did not parse");
+        };
+        assert_eq!(cascade.profile.as_deref(), Some("p"));
+        assert_eq!(
+            watching,
+            Watching {
+                watch: true,
+                signal: Some("HUP".to_owned()),
+                grace: Some(std::time::Duration::from_secs(3)),
+                interval: Some(std::time::Duration::from_secs(60)),
+                poll: Some(std::time::Duration::from_millis(250)),
+            }
+        );
     }
 
     #[test]
@@ -456,6 +476,12 @@ mod tests {
             "check --profile a --profile b",
             "check extra",
             "list --dir a --dir b",
+            "exec --signal HUP -- true",
+            "exec --watch --watch -- true",
+            "exec --watch --signal KILL -- true",
+            "exec --watch --grace soon -- true",
+            "exec --watch --poll 0s -- true",
+            "exec --watch --interval -- true",
         ] {
             assert!(
                 matches!(parse(&argv(line)), Err(Usage::Error(..))),

@@ -6,14 +6,17 @@ use std::process::{Command as Process, ExitCode};
 use settings::token::{self, DatabaseUrl, Password};
 use settings::{ExposeSecret, Loader, Origin, SecretString};
 
-use crate::args::{Cascade, Command, Token};
+use crate::args::{Cascade, Command, Token, Watching};
 
 pub fn run(command: Command) -> ExitCode {
     match command {
         Command::Token(kind) => token(kind),
         Command::Check(cascade) => check(&cascade),
         Command::List(cascade) => list(&cascade),
-        Command::Exec(cascade, command) => exec(&cascade, &command),
+        Command::Exec(cascade, watching, command) if watching.watch => {
+            exec_watching(&cascade, &watching, &command)
+        }
+        Command::Exec(cascade, _, command) => exec(&cascade, &command),
     }
 }
 
@@ -202,6 +205,17 @@ fn describe(origin: &Origin) -> String {
         Origin::Environment => "environment".to_owned(),
         other => other.to_string(),
     }
+}
+
+#[cfg(unix)]
+fn exec_watching(cascade: &Cascade, watching: &Watching, command: &[String]) -> ExitCode {
+    crate::supervise::exec_watching(loader(cascade), cascade.vars.clone(), watching, command)
+}
+
+#[cfg(not(unix))]
+fn exec_watching(_: &Cascade, _: &Watching, _: &[String]) -> ExitCode {
+    eprintln!("settings exec --watch supervises its command with Unix signals: it runs on Unix");
+    ExitCode::from(2)
 }
 
 fn exec(cascade: &Cascade, command: &[String]) -> ExitCode {

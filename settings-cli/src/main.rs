@@ -3,6 +3,8 @@
 
 mod args;
 mod commands;
+#[cfg(unix)]
+mod supervise;
 
 use std::process::ExitCode;
 

@@ -454,3 +454,142 @@ fn token_mistakes_are_refused_with_a_word() {
         assert!(stdout(&output).is_empty(), "{args:?}");
     }
 }
+
+/// `settings exec --watch` in `dir`, running `script` under `sh`, with its output piped.
+fn watching(dir: &Path, options: &[&str], script: &str) -> std::process::Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_settings"));
+    command
+        .arg("exec")
+        .arg("--watch")
+        .args(["--poll", "50ms", "--grace", "2s"])
+        .args(options)
+        .args(["--", "sh", "-c", script])
+        .current_dir(dir)
+        .env_clear()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if let Some(path) = std::env::var_os("PATH") {
+        command.env("PATH", path);
+    }
+    command.spawn().expect("the settings binary runs")
+}
+
+/// Waits until `file` holds `lines` lines, at most ten seconds; its lines.
+fn lines_of(file: &Path, lines: usize) -> Vec<String> {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        let found: Vec<String> = text.lines().map(str::to_owned).collect();
+        if found.len() >= lines || std::time::Instant::now() > end {
+            return found;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+fn signal(child: &std::process::Child, name: &str) {
+    let status = Command::new("kill")
+        .args(["-s", name, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// The child logs what it starts with and how it ends; the log is the test's only view of it.
+const CHILD: &str = r#"echo "start $$ $TOKEN" >> log
+trap 'echo "term $$" >> log; exit 7' TERM
+trap 'echo "hup $$ $TOKEN" >> log' HUP
+while :; do sleep 0.05; done"#;
+
+#[test]
+fn exec_watch_restarts_the_command_when_a_value_changes() {
+    let dir = TempDir::new("cli-exec-watch");
+    dir.write(".env", "TOKEN=one\nOTHER=x\n");
+    let settings = watching(dir.path(), &[], CHILD);
+    let log = dir.path().join("log");
+    let first = lines_of(&log, 1);
+    assert!(first[0].ends_with(" one"), "{first:?}");
+
+    dir.write(".env", "TOKEN=two\nOTHER=x\n");
+    let lines = lines_of(&log, 3);
+    let first_pid = first[0].split(' ').nth(1).unwrap().to_owned();
+    assert_eq!(lines[1], format!("term {first_pid}"), "{lines:?}");
+    assert!(
+        lines[2].starts_with("start ") && lines[2].ends_with(" two"),
+        "{lines:?}"
+    );
+    assert_ne!(
+        lines[2].split(' ').nth(1).unwrap(),
+        first_pid,
+        "a new process"
+    );
+
+    // A signal to `settings` goes to the command, whose exit code becomes ours.
+    signal(&settings, "TERM");
+    let output = settings.wait_with_output_or_kill();
+    assert_eq!(output.status.code(), Some(7), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(err.contains("TOKEN changed; restarting `sh`"), "{err}");
+    assert!(!err.contains("two") && !err.contains("one"), "{err}");
+}
+
+#[test]
+fn exec_watch_can_signal_instead_of_restarting() {
+    let dir = TempDir::new("cli-exec-watch-hup");
+    dir.write(".env", "TOKEN=one\n");
+    let settings = watching(dir.path(), &["--signal", "HUP"], CHILD);
+    let log = dir.path().join("log");
+    let first = lines_of(&log, 1);
+    let pid = first[0].split(' ').nth(1).unwrap().to_owned();
+    dir.write(".env", "TOKEN=two\n");
+    let lines = lines_of(&log, 2);
+    // The same process, told to reload; its environment is the one it started with.
+    assert_eq!(lines[1], format!("hup {pid} one"), "{lines:?}");
+    // SIGINT goes to the command, which does not trap it and dies of it: so does `settings`.
+    signal(&settings, "INT");
+    let output = settings.wait_with_output_or_kill();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(output.status.signal(), Some(2), "{:?}", output.status);
+    assert!(stderr(&output).contains("TOKEN changed; sending SIGHUP to `sh`"));
+}
+
+#[test]
+fn exec_watch_passes_on_how_the_command_ended() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = TempDir::new("cli-exec-watch-exit");
+    dir.write(".env", "TOKEN=one\n");
+    let done = watching(dir.path(), &[], "exit 3").wait_with_output_or_kill();
+    assert_eq!(done.status.code(), Some(3));
+    let killed = watching(dir.path(), &[], "kill -KILL $$").wait_with_output_or_kill();
+    assert_eq!(killed.status.signal(), Some(9), "{:?}", killed.status);
+    let refused = watching(dir.path(), &["--signal", "STOP"], "true").wait_with_output_or_kill();
+    assert_eq!(refused.status.code(), Some(2));
+    let unresolved = {
+        dir.write(".env", "TOKEN=vault:secret/x#K\n");
+        watching(dir.path(), &["--var", "TOKEN"], "echo ran > ran").wait_with_output_or_kill()
+    };
+    assert_eq!(unresolved.status.code(), Some(1));
+    assert!(
+        !dir.path().join("ran").exists(),
+        "nothing runs when a value cannot be resolved"
+    );
+}
+
+trait WaitOrKill {
+    fn wait_with_output_or_kill(self) -> Output;
+}
+
+impl WaitOrKill for std::process::Child {
+    /// The output, killing the process if it has not ended within twenty seconds.
+    fn wait_with_output_or_kill(mut self) -> Output {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::time::Instant::now() < end {
+            if let Ok(Some(_)) = self.try_wait() {
+                return self.wait_with_output().unwrap();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = self.kill();
+        self.wait_with_output().unwrap()
+    }
+}
