@@ -20,14 +20,11 @@ const DEFAULT_TTL: Duration = Duration::from_secs(60);
 /// the secrecy of a load;
 /// answers are kept for a time-to-live (a minute unless [`Client::with_ttl`] says otherwise).
 ///
-/// ```no_run
-/// # fn main() -> Result<(), settings::store::StoreError> {
+/// ```ignore
+/// // (Compiled as part of the `settings` crate's README, "Asking by name".)
 /// let stores = settings::Loader::new().store_client();
 /// let key = stores.get("vault:secret/pipeline#SHOPIFY_API_KEY")?;
 /// let all = stores.get_all("ssm:/pipeline/production")?; // {"DATABASE_URL": ..., ...}
-/// # let _ = (key, all);
-/// # Ok(())
-/// # }
 /// ```
 pub struct Client {
     resolver: Resolver,
