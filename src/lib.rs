@@ -8,9 +8,9 @@
 pub use settings_derive::Settings;
 
 pub use settings_core::{
-    Entry, Environment, Error, Export, Exported, ExposeSecret, Loader, Origin, Parse, Problem,
-    ProblemKind, RawValue, Report, SecretBox, SecretString, Settings, Source, SourceProblem,
-    Status, Summary, Vars, meta, secrecy, store, zeroize,
+    Entry, Environment, Error, Export, Exported, ExposeSecret, Lease, Loader, Origin, Parse,
+    Problem, ProblemKind, RawValue, Report, SecretBox, SecretString, Settings, Source,
+    SourceProblem, Status, Summary, Vars, meta, secrecy, store, zeroize,
 };
 
 #[cfg(feature = "token")]

@@ -27,7 +27,7 @@ pub use field::parse::Parse;
 pub use loader::{Change, Watch};
 pub use loader::{Export, Exported, Loader};
 pub use output::error::{Error, Problem, ProblemKind};
-pub use output::report::{Entry, Report, Status, Summary};
+pub use output::report::{Entry, Lease, Report, Status, Summary};
 pub use settings::Settings;
 pub use source::{Environment, Origin, RawValue, Source, SourceProblem, Vars};
 

@@ -439,7 +439,12 @@ impl<'s> Context<'s> {
         if self.report.is_none() {
             return;
         }
+        let lease = match &status {
+            Status::Set { found_as, .. } => self.source.lease(found_as),
+            _ => None,
+        };
         let entry = Entry {
+            lease,
             var: self.primary_name(field),
             field: join_path(&self.path, field.name),
             required: field.is_required(),

@@ -94,6 +94,12 @@ struct StoreSettings {
     vault: Option<VaultConfig>,
     #[cfg(feature = "aws")]
     aws: Option<AwsConfig>,
+    /// Keep dynamic-secret leases when a watch ends, instead of revoking them.
+    #[cfg(feature = "vault")]
+    keep_leases_on_drop: bool,
+    /// The store clients of a watch: made on its first load and kept for all the refreshes, so
+    /// that tokens and leases are renewed rather than obtained again each time.
+    persistent: Option<std::sync::OnceLock<Resolver>>,
 }
 
 enum ProfileChoice {
@@ -279,7 +285,12 @@ impl Loader {
     ) -> Result<(T, Report), Error> {
         let (sources, mut problems, lazy) = self.prepare();
         let resolve = |refs: &[Reference]| self.resolve(&lazy, &sources, refs);
-        let overlay = Overlay::resolve(T::META, &sources, &resolve);
+        #[cfg_attr(not(any(feature = "vault", feature = "aws")), allow(unused_mut))]
+        let mut overlay = Overlay::resolve(T::META, &sources, &resolve);
+        #[cfg(any(feature = "vault", feature = "aws"))]
+        if let Some(resolver) = self.made_resolver(&lazy) {
+            overlay.note_leases(|reference| resolver.lease(reference));
+        }
         if let Some(observe) = observe {
             observe(&sources, &overlay);
         }
@@ -306,7 +317,7 @@ impl Loader {
         let lazy = LazyResolver::default();
         #[cfg(any(feature = "vault", feature = "aws"))]
         if !self.stores.imports.is_empty() {
-            let resolver = lazy.0.get_or_init(|| self.resolver(&sources));
+            let resolver = self.resolver_of(&lazy, &sources);
             let mut layers = Vec::new();
             for import in &self.stores.imports {
                 match resolver.import(import) {
@@ -334,15 +345,45 @@ impl Loader {
         }
         #[cfg(any(feature = "vault", feature = "aws"))]
         {
-            lazy.0
-                .get_or_init(|| self.resolver(sources))
-                .resolve(references)
+            self.resolver_of(lazy, sources).resolve(references)
         }
         #[cfg(not(any(feature = "vault", feature = "aws")))]
         {
             let _ = (lazy, sources);
             references.iter().map(Reference::without_feature).collect()
         }
+    }
+
+    /// The store client of this load: a watch's, kept across its loads, else one made for this
+    /// load alone, on first use.
+    #[cfg(any(feature = "vault", feature = "aws"))]
+    fn resolver_of<'r>(&'r self, lazy: &'r LazyResolver, sources: &Sources<'_>) -> &'r Resolver {
+        match &self.stores.persistent {
+            Some(kept) => kept.get_or_init(|| {
+                let resolver = self.resolver(sources);
+                #[cfg(feature = "vault")]
+                let resolver = resolver.keeping_leases(!self.stores.keep_leases_on_drop);
+                resolver
+            }),
+            None => lazy.0.get_or_init(|| self.resolver(sources)),
+        }
+    }
+
+    /// The store client of this load if one was made.
+    #[cfg(any(feature = "vault", feature = "aws"))]
+    fn made_resolver<'r>(&'r self, lazy: &'r LazyResolver) -> Option<&'r Resolver> {
+        match &self.stores.persistent {
+            Some(kept) => kept.get(),
+            None => lazy.0.get(),
+        }
+    }
+
+    /// Keeps the leases of dynamic secrets when a [`Watch`](crate::Loader::watch) ends, for
+    /// another process to go on using; by default they are revoked.
+    #[cfg(feature = "vault")]
+    pub fn keep_leases_on_drop(mut self, keep: bool) -> Self {
+        self.stores.keep_leases_on_drop = keep;
+        self
     }
 
     /// A client of the secret stores for code that asks by name (`get`, `get_many`,

@@ -36,6 +36,11 @@ pub(super) struct Overlay<'a> {
     values: HashMap<String, (Resolved, Origin)>,
     /// Names of non-secret fields whose values were built from a secret by expansion.
     sensitive: HashSet<String>,
+    /// The references the variables were resolved from, for their leases.
+    #[cfg_attr(not(any(feature = "vault", feature = "aws")), allow(dead_code))]
+    references: Vec<(String, Reference)>,
+    /// The leases of the values that came with one.
+    leases: HashMap<String, crate::output::report::Lease>,
 }
 
 impl<'a> Overlay<'a> {
@@ -106,6 +111,7 @@ impl<'a> Overlay<'a> {
                 plain_vars.extend(all);
             }
         });
+        let references: Vec<(String, Reference)> = pending.clone();
         for (name, answer, origin) in resolve_pending(pending, resolve) {
             values.insert(name, (answer, origin));
         }
@@ -118,6 +124,21 @@ impl<'a> Overlay<'a> {
             found,
             values,
             sensitive,
+            references,
+            leases: HashMap::new(),
+        }
+    }
+
+    /// Records the lease of each resolved variable that came with one.
+    #[cfg(any(feature = "vault", feature = "aws"))]
+    pub(super) fn note_leases(
+        &mut self,
+        lease_of: impl Fn(&Reference) -> Option<crate::output::report::Lease>,
+    ) {
+        for (name, reference) in &self.references {
+            if let Some(lease) = lease_of(reference) {
+                self.leases.insert(name.clone(), lease);
+            }
         }
     }
 }
@@ -159,6 +180,10 @@ impl Source for Overlay<'_> {
 
     fn sensitive(&self, name: &str) -> bool {
         self.sensitive.contains(name)
+    }
+
+    fn lease(&self, name: &str) -> Option<crate::output::report::Lease> {
+        self.leases.get(name).copied()
     }
 }
 

@@ -177,7 +177,16 @@ impl Loader {
         }))
     }
 
-    fn watch_with<T: Send + Sync + 'static>(self, load: LoadFn<T>) -> Result<Watch<T>, Error> {
+    fn watch_with<T: Send + Sync + 'static>(
+        #[cfg_attr(not(any(feature = "vault", feature = "aws")), allow(unused_mut))] mut self,
+        load: LoadFn<T>,
+    ) -> Result<Watch<T>, Error> {
+        // One store client for the life of the watch: its token and leases are renewed, not
+        // obtained again at every refresh.
+        #[cfg(any(feature = "vault", feature = "aws"))]
+        {
+            self.stores.persistent = Some(std::sync::OnceLock::new());
+        }
         let keys = RandomState::new();
         let (value, digests, files) = load(&self, &keys)?;
         let watched = self.watched_paths(files);
@@ -233,6 +242,36 @@ impl Loader {
         paths.sort();
         paths.dedup();
         paths
+    }
+}
+
+/// The upkeep of a watch's store client: Vault token and leases.
+impl Loader {
+    /// Renews what is due; whether the settings must be read again, and what went wrong.
+    fn store_upkeep(&self) -> (bool, Vec<String>) {
+        #[cfg(feature = "vault")]
+        if let Some(Some(resolver)) = self.stores.persistent.as_ref().map(|kept| kept.get()) {
+            let upkeep = resolver.upkeep();
+            return (upkeep.refresh, upkeep.problems);
+        }
+        (false, Vec::new())
+    }
+
+    /// When the next renewal is due, if anything is to be renewed.
+    fn store_next_due(&self) -> Option<Instant> {
+        #[cfg(feature = "vault")]
+        if let Some(Some(resolver)) = self.stores.persistent.as_ref().map(|kept| kept.get()) {
+            return resolver.next_due();
+        }
+        None
+    }
+
+    /// Revokes the leases replaced by the settings just published.
+    fn revoke_retired(&self) {
+        #[cfg(feature = "vault")]
+        if let Some(Some(resolver)) = self.stores.persistent.as_ref().map(|kept| kept.get()) {
+            let _ = resolver.revoke_retired();
+        }
     }
 }
 
@@ -339,10 +378,13 @@ impl<T: Send + Sync + 'static> Shared<T> {
         known.digests = digests;
         if names.is_empty() {
             lock(&self.state).last_error = None;
+            self.loader.revoke_retired();
             return Ok(false);
         }
         let settings = Arc::new(value);
         self.current.store(settings.clone());
+        // The settings that used the replaced leases are gone: their database users may go.
+        self.loader.revoke_retired();
         let change = {
             let mut state = lock(&self.state);
             state.generation += 1;
@@ -361,6 +403,16 @@ impl<T: Send + Sync + 'static> Shared<T> {
         }
         drop(known);
         Ok(true)
+    }
+
+    /// Problems of the stores' upkeep (a token that cannot be renewed): kept as the last error,
+    /// since the next refresh will fail of them.
+    fn record_problems(&self, problems: Vec<String>) {
+        let problems = problems
+            .into_iter()
+            .map(|message| crate::source::SourceProblem::new(Path::new("vault"), None, message))
+            .collect();
+        lock(&self.state).last_error = Some(Error::new(Vec::new(), problems, 0));
     }
 
     fn watched(&self) -> Vec<PathBuf> {
@@ -390,11 +442,13 @@ fn run_worker<T: Send + Sync + 'static>(
     let mut next_poll = now + options.poll;
     let mut next_refresh = options.every.map(|every| now + jitter(every));
     let mut retry: Option<(Instant, Duration)> = None;
+    let mut next_upkeep = shared.loader.store_next_due();
     loop {
         let deadline = [
             polling.then_some(next_poll),
             next_refresh,
             retry.map(|(at, _)| at),
+            next_upkeep,
         ]
         .into_iter()
         .flatten()
@@ -440,6 +494,16 @@ fn run_worker<T: Send + Sync + 'static>(
         {
             due = true;
         }
+        if let Some(at) = next_upkeep
+            && now >= at
+        {
+            let (refresh, problems) = shared.loader.store_upkeep();
+            due |= refresh;
+            if !problems.is_empty() {
+                shared.record_problems(problems);
+            }
+            next_upkeep = shared.loader.store_next_due();
+        }
         if !due {
             continue;
         }
@@ -453,6 +517,7 @@ fn run_worker<T: Send + Sync + 'static>(
             }
         }
         seen = merge(before, snapshot(&shared.watched()));
+        next_upkeep = shared.loader.store_next_due();
     }
 }
 

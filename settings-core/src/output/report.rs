@@ -27,6 +27,35 @@ pub struct Entry {
     pub status: Status,
     /// The value as read (or the default as written); `None` for secret fields and unset ones.
     pub value: Option<String>,
+    /// The lease the value came with, for dynamic secrets (Vault's database engine, say).
+    pub lease: Option<Lease>,
+}
+
+/// The lease of a value read from a store with one: how long it had left when the report was
+/// made, and whether it can be renewed. A [`Watch`](crate::Loader) renews it; a program that
+/// loads once holds the value for `remaining` at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Lease {
+    /// Time left on the lease.
+    pub remaining: std::time::Duration,
+    /// Whether Vault lets the lease be renewed.
+    pub renewable: bool,
+}
+
+impl fmt::Display for Lease {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "lease: {}s left, {}",
+            self.remaining.as_secs(),
+            if self.renewable {
+                "renewable"
+            } else {
+                "not renewable"
+            }
+        )
+    }
 }
 
 /// Whether a variable was set, and where.
@@ -115,6 +144,9 @@ impl fmt::Display for Report {
                 }
                 Status::Defaulted => write!(f, "\n  {} = {value} (default)", entry.var)?,
                 Status::Unset => write!(f, "\n  {} is not set", entry.var)?,
+            }
+            if let (Status::Set { .. }, Some(lease)) = (&entry.status, &entry.lease) {
+                write!(f, " ({lease})")?;
             }
         }
         Ok(())

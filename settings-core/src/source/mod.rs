@@ -31,6 +31,12 @@ pub trait Source {
         false
     }
 
+    /// The lease the value of `name` came with (a dynamic secret from Vault), if any. Asked
+    /// only for reports.
+    fn lease(&self, _name: &str) -> Option<crate::output::report::Lease> {
+        None
+    }
+
     /// Every name this source defines, if it can list them: `Loader::export` hands the ones
     /// that hold a reference to another program. The default lists none.
     fn names(&self) -> Vec<String> {

@@ -42,6 +42,10 @@ pub(crate) struct Resolver {
     vault_config: Option<super::vault::VaultConfig>,
     #[cfg(feature = "vault")]
     vault: std::sync::OnceLock<Result<super::vault::Vault, String>>,
+    /// For a client that lives as long as a watch: keep Vault leases (revoking them on drop
+    /// when true).
+    #[cfg(feature = "vault")]
+    keep_leases: Option<bool>,
     #[cfg(feature = "aws")]
     aws_config: Option<super::aws::AwsConfig>,
     #[cfg(feature = "aws")]
@@ -62,6 +66,8 @@ impl Resolver {
             vault_config,
             #[cfg(feature = "vault")]
             vault: std::sync::OnceLock::new(),
+            #[cfg(feature = "vault")]
+            keep_leases: None,
             #[cfg(feature = "aws")]
             aws_config,
             #[cfg(feature = "aws")]
@@ -80,7 +86,11 @@ impl Resolver {
                         None => super::vault::VaultConfig::from_source(self.config.source()),
                     },
                 };
-                super::vault::Vault::connect(&config, &self.options)
+                let vault = super::vault::Vault::connect(&config, &self.options)?;
+                if let Some(revoke_on_drop) = self.keep_leases {
+                    vault.keep_leases(revoke_on_drop)?;
+                }
+                Ok(vault)
             })
             .as_ref()
             .map_err(Clone::clone)
@@ -101,6 +111,59 @@ impl Resolver {
             })
             .as_ref()
             .map_err(Clone::clone)
+    }
+
+    /// Makes the Vault client keep its leases for as long as this resolver lives (a watch's),
+    /// renewing them in [`Resolver::upkeep`] and revoking them when dropped if `revoke_on_drop`.
+    #[cfg(feature = "vault")]
+    pub fn keeping_leases(mut self, revoke_on_drop: bool) -> Self {
+        self.keep_leases = Some(revoke_on_drop);
+        self
+    }
+
+    /// The lease of the value of `reference`, if it came with one. Asks nothing.
+    pub fn lease(&self, reference: &Reference) -> Option<crate::output::report::Lease> {
+        match reference {
+            #[cfg(feature = "vault")]
+            Reference::Vault { path, .. } => {
+                let vault = self.vault.get()?.as_ref().ok()?;
+                vault
+                    .lease_of(path)
+                    .map(|view| crate::output::report::Lease {
+                        remaining: view.remaining,
+                        renewable: view.renewable,
+                    })
+            }
+            _ => None,
+        }
+    }
+
+    /// Renews the Vault token and leases that are due; whether the settings must be read again,
+    /// and when to come back.
+    #[cfg(all(feature = "vault", feature = "watch"))]
+    pub fn upkeep(&self) -> super::vault::Upkeep {
+        match self.vault.get() {
+            Some(Ok(vault)) => vault.upkeep(),
+            _ => super::vault::Upkeep::default(),
+        }
+    }
+
+    /// When the Vault token or a lease is next due for renewal; asks nothing.
+    #[cfg(all(feature = "vault", feature = "watch"))]
+    pub fn next_due(&self) -> Option<std::time::Instant> {
+        match self.vault.get() {
+            Some(Ok(vault)) => vault.next_due(),
+            _ => None,
+        }
+    }
+
+    /// Revokes the leases that newer reads replaced; the problems, if any.
+    #[cfg(all(feature = "vault", feature = "watch"))]
+    pub fn revoke_retired(&self) -> Vec<String> {
+        match self.vault.get() {
+            Some(Ok(vault)) => vault.revoke_retired(),
+            _ => Vec::new(),
+        }
     }
 
     /// Resolves every reference, in as few requests as each store allows: one read per Vault

@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use zeroize::Zeroizing;
@@ -80,12 +81,87 @@ pub(crate) struct Vault {
     http: Http,
     addr: String,
     namespace: Option<String>,
-    token: Zeroizing<String>,
+    token: Mutex<Zeroizing<String>>,
     /// True when the token came from our own login: it is revoked when the client is dropped.
     owns_token: bool,
+    /// The AppRole credentials of our own login, kept to log in again when the token can no
+    /// longer be renewed (for a client that lives as long as a watch).
+    approle: Option<(String, Zeroizing<String>)>,
     /// The mounts seen so far: prefix (`secret/`) and KV version. One lookup per mount.
     mounts: Mutex<Vec<(String, u8)>>,
+    /// Secrets read with a lease, by path.
+    leases: Mutex<Leases>,
+    /// The token's lifetime, known once the client keeps its leases (a watch's client).
+    life: Mutex<Option<TokenLife>>,
 }
+
+/// A lease Vault granted with a secret (`lease_id`, `lease_duration`, `renewable`).
+pub(crate) struct Grant {
+    id: Zeroizing<String>,
+    /// When the lease was granted or last renewed, and for how long.
+    since: Instant,
+    duration: Duration,
+    /// The duration first granted: a renewal that gives less is near the role's maximum.
+    #[cfg_attr(not(feature = "watch"), allow(dead_code))]
+    first: Duration,
+    renewable: bool,
+    /// True once the lease cannot be extended for long: the next refresh reads a new secret.
+    stale: bool,
+}
+
+impl Grant {
+    fn expires(&self) -> Instant {
+        self.since + self.duration
+    }
+
+    #[cfg_attr(not(feature = "watch"), allow(dead_code))] // Used by a watch's client.
+    /// When to renew: at two thirds of the lease.
+    fn renew_at(&self) -> Instant {
+        self.since + self.duration.mul_f64(2.0 / 3.0)
+    }
+}
+
+/// The leases of one client. A client that lives as long as a watch (`keep`) answers a read of
+/// a path it holds a live lease for from its cache: one database user per program, renewed,
+/// not a new one per refresh.
+#[derive(Default)]
+struct Leases {
+    keep: bool,
+    /// Revoke the held leases when the client is dropped.
+    revoke_on_drop: bool,
+    by_path: HashMap<String, (HashMap<String, Zeroizing<String>>, Grant)>,
+    /// Leases replaced by a new read, revoked once the settings that used them are replaced.
+    retired: Vec<Zeroizing<String>>,
+}
+
+/// What the lease of a value looks like from outside: no lease id, ever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LeaseView {
+    pub(crate) remaining: Duration,
+    pub(crate) renewable: bool,
+}
+
+#[cfg_attr(not(feature = "watch"), allow(dead_code))] // Used by a watch's client.
+/// The token's own lifetime, from `auth/token/lookup-self`.
+#[derive(Clone, Copy)]
+struct TokenLife {
+    since: Instant,
+    ttl: Duration,
+    renewable: bool,
+}
+
+#[cfg_attr(not(feature = "watch"), allow(dead_code))] // Used by a watch's client.
+/// What a round of upkeep found: whether the settings must be read again (a lease ends), and
+/// when the next round is due.
+#[derive(Debug, Default)]
+pub(crate) struct Upkeep {
+    pub(crate) refresh: bool,
+    pub(crate) next: Option<Instant>,
+    pub(crate) problems: Vec<String>,
+}
+
+/// The keys and values of one secret.
+type SecretData = HashMap<String, Zeroizing<String>>;
 
 /// A failed read, described for a person: store, path, what happened, what to do.
 pub(crate) type Failure = String;
@@ -104,16 +180,20 @@ impl Vault {
             http,
             addr,
             namespace: config.namespace.clone(),
-            token: Zeroizing::new(String::new()),
+            token: Mutex::new(Zeroizing::new(String::new())),
             owns_token: false,
+            approle: None,
             mounts: Mutex::new(Vec::new()),
+            leases: Mutex::new(Leases::default()),
+            life: Mutex::new(None),
         };
         match (&config.approle, &config.token) {
             (Some((role, secret)), _) => {
-                vault.token = vault.approle_login(role, secret)?;
+                *vault.lock_token() = vault.approle_login(role, secret)?;
                 vault.owns_token = true;
+                vault.approle = Some((role.clone(), secret.clone()));
             }
-            (None, Some(token)) => vault.token = token.clone(),
+            (None, Some(token)) => *vault.lock_token() = token.clone(),
             (None, None) => {
                 return Err("vault: no token; set VAULT_TOKEN, write ~/.vault-token, or set VAULT_ROLE_ID and VAULT_SECRET_ID for AppRole".to_owned());
             }
@@ -176,7 +256,7 @@ impl Vault {
         let header = |name: &str, value: &str| (name.to_owned(), Zeroizing::new(value.to_owned()));
         let mut headers = vec![header("X-Vault-Request", "true")];
         if with_token {
-            headers.push(header("X-Vault-Token", &self.token));
+            headers.push(header("X-Vault-Token", &self.lock_token()));
         }
         if let Some(namespace) = &self.namespace {
             headers.push(header("X-Vault-Namespace", namespace));
@@ -244,12 +324,45 @@ impl Vault {
     }
 
     /// Reads the secret at `path` (`<mount>/<path>`): its key/value map. One request, plus one the
-    /// first time a mount is seen.
+    /// first time a mount is seen. A secret that comes with a lease (dynamic credentials) is
+    /// remembered with it; a client that keeps leases answers again from that while it lives.
     pub fn read(
         &self,
         path: &str,
         version: Option<u64>,
     ) -> Result<HashMap<String, Zeroizing<String>>, Failure> {
+        {
+            let leases = self.lock_leases();
+            if leases.keep
+                && let Some((data, grant)) = leases.by_path.get(path)
+                && !grant.stale
+                && grant.expires() > Instant::now()
+            {
+                return Ok(data.clone());
+            }
+        }
+        let (data, grant) = self.read_once(path, version)?;
+        if let Some(grant) = grant {
+            let mut leases = self.lock_leases();
+            let cached = if leases.keep {
+                data.clone()
+            } else {
+                HashMap::new()
+            };
+            if let Some((_, old)) = leases.by_path.insert(path.to_owned(), (cached, grant))
+                && leases.keep
+            {
+                leases.retired.push(old.id);
+            }
+        }
+        Ok(data)
+    }
+
+    fn read_once(
+        &self,
+        path: &str,
+        version: Option<u64>,
+    ) -> Result<(SecretData, Option<Grant>), Failure> {
         let (mount, kv) = self.mount_of(path)?;
         let relative = path
             .strip_prefix(mount.as_str())
@@ -278,6 +391,7 @@ impl Vault {
             _ => return Err(status_text(reply.status, &reply)),
         }
         let mut json: Value = parse(&reply.body)?;
+        let grant = grant_of(&mut json);
         let data = if kv == 2 {
             json.pointer_mut("/data/data")
         } else {
@@ -289,7 +403,7 @@ impl Vault {
         };
         crate::wiped::wipe_json(&mut json);
         // The strings are moved out of the parsed answer, not copied.
-        Ok(map
+        let data = map
             .into_iter()
             .map(|(key, value)| {
                 let text = match value {
@@ -302,13 +416,328 @@ impl Vault {
                 };
                 (key, Zeroizing::new(text))
             })
-            .collect())
+            .collect();
+        Ok((data, grant))
+    }
+
+    /// The lease of the secret last read at `path`, if it came with one.
+    pub fn lease_of(&self, path: &str) -> Option<LeaseView> {
+        let leases = self.lock_leases();
+        let (_, grant) = leases.by_path.get(path)?;
+        Some(LeaseView {
+            remaining: grant.expires().saturating_duration_since(Instant::now()),
+            renewable: grant.renewable,
+        })
+    }
+
+    /// Makes this client keep its leases (and answer from them) for as long as it lives, and
+    /// revoke them when dropped if `revoke_on_drop`.
+    /// Also learns the token's lifetime (one request), to renew it in time.
+    pub fn keep_leases(&self, revoke_on_drop: bool) -> Result<(), Failure> {
+        {
+            let mut leases = self.lock_leases();
+            leases.keep = true;
+            leases.revoke_on_drop = revoke_on_drop;
+        }
+        let life = self.lookup_self()?;
+        *self.lock_life() = Some(life);
+        Ok(())
+    }
+
+    #[cfg_attr(not(feature = "watch"), allow(dead_code))] // Used by a watch's client.
+    /// When the next renewal is due (of the token or of a lease), without asking anything.
+    pub fn next_due(&self) -> Option<Instant> {
+        let token = (*self.lock_life())
+            .filter(|life| !life.ttl.is_zero())
+            .map(|life| life.since + life.ttl.mul_f64(2.0 / 3.0));
+        let leases = self.lock_leases();
+        let lease = leases
+            .by_path
+            .values()
+            .map(|(_, grant)| {
+                if grant.stale {
+                    Instant::now() + Duration::from_secs(1)
+                } else {
+                    grant.renew_at()
+                }
+            })
+            .min();
+        token.into_iter().chain(lease).min()
+    }
+
+    #[cfg_attr(not(feature = "watch"), allow(dead_code))] // Used by a watch's client.
+    /// Revokes the leases that newer reads replaced: called once the settings that used them
+    /// have been replaced.
+    pub fn revoke_retired(&self) -> Vec<String> {
+        let retired = std::mem::take(&mut self.lock_leases().retired);
+        retired
+            .iter()
+            .filter_map(|id| self.revoke_lease(id).err())
+            .collect()
+    }
+
+    #[cfg_attr(not(feature = "watch"), allow(dead_code))] // Used by a watch's client.
+    /// Renews what is due: the token (or logs in again when it cannot be renewed and the login
+    /// is ours) and every lease at two thirds of its duration. A lease that cannot be renewed
+    /// for long becomes stale: the settings must be read again.
+    pub fn upkeep(&self) -> Upkeep {
+        let mut upkeep = Upkeep::default();
+        let now = Instant::now();
+        if let Err(problem) = self.token_upkeep(now) {
+            upkeep.problems.push(problem);
+        }
+        let due: Vec<(String, Zeroizing<String>, Duration, bool)> = {
+            let leases = self.lock_leases();
+            leases
+                .by_path
+                .iter()
+                .filter(|(_, (_, grant))| !grant.stale && grant.renew_at() <= now)
+                .map(|(path, (_, g))| (path.clone(), g.id.clone(), g.first, g.renewable))
+                .collect()
+        };
+        for (path, id, first, renewable) in due {
+            let renewed = if renewable {
+                self.renew_lease(&id, first)
+            } else {
+                Err(String::new())
+            };
+            let mut leases = self.lock_leases();
+            let Some((_, grant)) = leases.by_path.get_mut(&path) else {
+                continue;
+            };
+            match renewed {
+                // Near the role's maximum, a renewal gives less than asked: time for a new one.
+                Ok(granted) if granted >= first.mul_f64(0.5) => {
+                    grant.since = Instant::now();
+                    grant.duration = granted;
+                }
+                Ok(granted) => {
+                    grant.since = Instant::now();
+                    grant.duration = granted;
+                    grant.stale = true;
+                    upkeep.refresh = true;
+                }
+                Err(problem) => {
+                    if !problem.is_empty() {
+                        upkeep.problems.push(format!(
+                            "vault: the lease of {path} was not renewed: {problem}"
+                        ));
+                    }
+                    grant.stale = true;
+                    upkeep.refresh = true;
+                }
+            }
+        }
+        upkeep.next = self.next_due();
+        upkeep
+    }
+
+    #[cfg_attr(not(feature = "watch"), allow(dead_code))] // Used by a watch's client.
+    /// Renews the token at two thirds of its time to live, or logs in again (our own AppRole
+    /// login) when it can no longer be renewed for long.
+    fn token_upkeep(&self, now: Instant) -> Result<(), Failure> {
+        let Some(life) = *self.lock_life() else {
+            return Ok(());
+        };
+        if life.ttl.is_zero() || life.since + life.ttl.mul_f64(2.0 / 3.0) > now {
+            return Ok(()); // Never expires (root, periodic), or not due yet.
+        }
+        let renewed = if life.renewable {
+            self.renew_self(life.ttl.max(Duration::from_secs(1)))
+        } else {
+            Err("the token is not renewable".to_owned())
+        };
+        match renewed {
+            Ok(granted) if granted >= life.ttl.mul_f64(0.5) || self.approle.is_none() => {
+                *self.lock_life() = Some(TokenLife {
+                    since: Instant::now(),
+                    ttl: granted,
+                    renewable: life.renewable,
+                });
+                if granted.is_zero() {
+                    return Err(
+                        "vault: the token (VAULT_TOKEN) has expired and cannot be renewed: give the program a renewable token, or AppRole credentials"
+                            .to_owned(),
+                    );
+                }
+                Ok(())
+            }
+            _ => match &self.approle {
+                Some((role, secret)) => {
+                    let token = self.approle_login(role, secret)?;
+                    let old = std::mem::replace(&mut *self.lock_token(), token);
+                    let _ = self.revoke_token(&old);
+                    let life = self.lookup_self()?;
+                    *self.lock_life() = Some(life);
+                    Ok(())
+                }
+                None => Err(
+                    "vault: the token (VAULT_TOKEN) expires soon and cannot be renewed: give the program a renewable token, or AppRole credentials"
+                        .to_owned(),
+                ),
+            },
+        }
+    }
+
+    fn lookup_self(&self) -> Result<TokenLife, Failure> {
+        let reply = self.send("GET", "auth/token/lookup-self", &[], true)?;
+        if reply.status != 200 {
+            return Err(format!(
+                "vault: looking up the token: {}",
+                status_text(reply.status, &reply)
+            ));
+        }
+        let mut json: Value = parse(&reply.body)?;
+        let ttl = json
+            .pointer("/data/ttl")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        let renewable = json
+            .pointer("/data/renewable")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        crate::wiped::wipe_json(&mut json);
+        Ok(TokenLife {
+            since: Instant::now(),
+            ttl: Duration::from_secs(ttl),
+            renewable,
+        })
+    }
+
+    #[cfg_attr(not(feature = "watch"), allow(dead_code))] // Used by a watch's client.
+    /// `auth/token/renew-self`: the time to live granted.
+    fn renew_self(&self, increment: Duration) -> Result<Duration, Failure> {
+        let body = format!("{{\"increment\":\"{}s\"}}", increment.as_secs());
+        let reply = self.send("POST", "auth/token/renew-self", body.as_bytes(), true)?;
+        if reply.status != 200 {
+            return Err(format!(
+                "vault: renewing the token: {}",
+                status_text(reply.status, &reply)
+            ));
+        }
+        let mut json: Value = parse(&reply.body)?;
+        let granted = json
+            .pointer("/auth/lease_duration")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        crate::wiped::wipe_json(&mut json);
+        Ok(Duration::from_secs(granted))
+    }
+
+    #[cfg_attr(not(feature = "watch"), allow(dead_code))] // Used by a watch's client.
+    fn revoke_token(&self, token: &str) -> Result<(), Failure> {
+        let header = |name: &str, value: &str| (name.to_owned(), Zeroizing::new(value.to_owned()));
+        let mut headers = vec![
+            header("X-Vault-Request", "true"),
+            header("X-Vault-Token", token),
+        ];
+        if let Some(namespace) = &self.namespace {
+            headers.push(header("X-Vault-Namespace", namespace));
+        }
+        let request = Request {
+            method: "POST",
+            url: format!("{}/v1/auth/token/revoke-self", self.addr),
+            headers,
+            body: Zeroizing::new(Vec::new()),
+        };
+        self.http
+            .send(&request, |_| Verdict::Done)
+            .map(|_| ())
+            .map_err(|failure| failure.describe(&self.addr, "check VAULT_ADDR"))
+    }
+
+    #[cfg_attr(not(feature = "watch"), allow(dead_code))] // Used by a watch's client.
+    /// `sys/leases/renew`: the duration granted.
+    fn renew_lease(&self, id: &str, increment: Duration) -> Result<Duration, Failure> {
+        let body = lease_body(id, Some(increment));
+        let reply = self.send("PUT", "sys/leases/renew", body.as_bytes(), true)?;
+        if reply.status != 200 {
+            return Err(status_text(reply.status, &reply));
+        }
+        let mut json: Value = parse(&reply.body)?;
+        let granted = json
+            .get("lease_duration")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        crate::wiped::wipe_json(&mut json);
+        Ok(Duration::from_secs(granted))
+    }
+
+    /// `sys/leases/revoke`.
+    fn revoke_lease(&self, id: &str) -> Result<(), Failure> {
+        let body = lease_body(id, None);
+        let reply = self.send("PUT", "sys/leases/revoke", body.as_bytes(), true)?;
+        match reply.status {
+            200 | 204 => Ok(()),
+            status => Err(format!(
+                "vault: a lease was not revoked: {}",
+                status_text(status, &reply)
+            )),
+        }
+    }
+
+    fn lock_token(&self) -> MutexGuard<'_, Zeroizing<String>> {
+        self.token.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    #[cfg_attr(not(feature = "watch"), allow(dead_code))] // Used by a watch's client.
+    fn lock_life(&self) -> MutexGuard<'_, Option<TokenLife>> {
+        self.life.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn lock_leases(&self) -> MutexGuard<'_, Leases> {
+        self.leases.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
+/// The lease of an answer, taken out of it: `None` for a secret without one (KV).
+fn grant_of(json: &mut Value) -> Option<Grant> {
+    let id = match json.get_mut("lease_id") {
+        Some(Value::String(id)) if !id.is_empty() => Zeroizing::new(std::mem::take(id)),
+        _ => return None,
+    };
+    let duration = Duration::from_secs(json.get("lease_duration").and_then(Value::as_u64)?);
+    let renewable = json
+        .get("renewable")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    Some(Grant {
+        id,
+        since: Instant::now(),
+        duration,
+        first: duration,
+        renewable,
+        stale: false,
+    })
+}
+
+/// `{"lease_id": ..., "increment": N}` built without copies left behind.
+fn lease_body(id: &str, increment: Option<Duration>) -> Zeroizing<String> {
+    let id = Zeroizing::new(Value::from(id).to_string());
+    let increment = increment.map_or(String::new(), |d| format!(",\"increment\":{}", d.as_secs()));
+    crate::wiped::concat(&["{\"lease_id\":", &id, &increment, "}"])
+}
+
 impl Drop for Vault {
-    /// Revokes a token this client made by logging in; never one the user gave.
+    /// Revokes the leases this client kept, if told to, and a token it made by logging in;
+    /// never a token the user gave.
     fn drop(&mut self) {
+        let (held, retired) = {
+            let mut leases = self.lock_leases();
+            if !(leases.keep && leases.revoke_on_drop) {
+                (Vec::new(), Vec::new())
+            } else {
+                let held: Vec<Zeroizing<String>> = leases
+                    .by_path
+                    .drain()
+                    .map(|(_, (_, grant))| grant.id)
+                    .collect();
+                (held, std::mem::take(&mut leases.retired))
+            }
+        };
+        for id in held.iter().chain(&retired) {
+            let _ = self.revoke_lease(id);
+        }
         if self.owns_token {
             let _ = self.send("POST", "auth/token/revoke-self", &[], true);
         }
