@@ -1,467 +1,326 @@
-//! Command-line parsing: a handful of commands, each with its help text.
+//! The command line, defined once with clap: parsing, every `--help`, suggestions for misspelt
+//! commands and options, `--version`, shell completions and the man page all come from here.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  problems found (check), a value that cannot be resolved (get, inject, exec), a failed command
+  2  usage error: an unknown command or option, a missing or extra argument, an option twice
+  exec returns the command's own exit code, or ends by the signal that ended the command.";
+
+/// Tokens, and the .env cascade, secret files and secret-store references of the `settings`
+/// crate, for pipelines in any language.
+#[derive(Debug, Parser)]
+#[command(
+    name = "settings",
+    version,
+    after_help = EXIT_CODES,
+    arg_required_else_help = true,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
 
 /// What to do.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Print a secure token from the operating system's CSPRNG (unbiased choices).
+    #[command(subcommand)]
     Token(Token),
-    Check(Cascade),
-    List(Cascade),
-    Exec(Cascade, Watching, Vec<String>),
+    /// Check the .env cascade of a profile: malformed lines by file and line, expansions of
+    /// variables set nowhere, keys defined twice, NAME and NAME_FILE both set, secret files that
+    /// cannot be read, references that cannot be resolved. Warns about .env files with values
+    /// that git does not ignore. Exits 1 when there are errors.
+    Check {
+        #[command(flatten)]
+        cascade: Cascade,
+        /// `json`: one object per problem (kind, name, file, line, message), never a value.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Every variable the cascade defines, with its source, never its value.
+    List {
+        #[command(flatten)]
+        cascade: Cascade,
+        /// `json`: one object per variable (name, source, file, line, reference), never a value.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Print one secret for a script: a reference (vault:secret/app#KEY, ssm:/app/key,
+    /// secretsmanager:app#key) or a variable of the cascade, resolved as a load would.
+    ///
+    /// No newline is added unless standard output is a terminal, and printing to a terminal
+    /// needs --reveal: `DB_URL=$(settings get vault:secret/app#DATABASE_URL)`.
+    Get {
+        /// A secret-store reference, or the name of a variable of the cascade.
+        what: String,
+        /// Print to a terminal too (where someone may be watching the screen).
+        #[arg(long)]
+        reveal: bool,
+        #[command(flatten)]
+        cascade: Cascade,
+    },
+    /// Render a template whose text holds `{{ REFERENCE }}` or `{{ NAME }}` into a file created
+    /// with mode 0600, for programs that read secrets only from their own configuration files.
+    ///
+    /// Every placeholder is resolved before anything is written: if one cannot be, the render
+    /// fails whole and no file is written. `\{{` writes a literal `{{`.
+    Inject {
+        /// The template.
+        #[arg(short = 'i', long = "in", value_name = "TEMPLATE")]
+        input: PathBuf,
+        /// The file to write (replaced whole, never half-written).
+        #[arg(short = 'o', long = "out", value_name = "FILE")]
+        output: PathBuf,
+        #[command(flatten)]
+        cascade: Cascade,
+    },
+    /// Resolve the cascade, secret files and store references exactly as the library does, then
+    /// run COMMAND with them in its environment (the process environment wins, as in a load).
+    /// Prints no values. COMMAND replaces this process, so its exit code and signals are its own.
+    ///
+    /// With --watch, COMMAND runs as a child and the values keep being resolved: when one
+    /// changes (a rotated secret, an edited .env file, a swapped secret volume), COMMAND is
+    /// stopped (SIGTERM, then SIGKILL after the grace period) and started again with the new
+    /// values, or, with --signal, sent a signal instead. Signals sent to `settings` (TERM, INT,
+    /// HUP, QUIT, USR1, USR2) go to COMMAND; the exit code is COMMAND's. Only the names of the
+    /// changed variables are printed.
+    Exec {
+        #[command(flatten)]
+        watching: Watching,
+        #[command(flatten)]
+        cascade: Cascade,
+        /// The command to run, after `--`.
+        #[arg(last = true, required = true, num_args = 1.., value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// Print a completion script for a shell: `settings completions bash > /etc/bash_completion.d/settings`.
+    Completions {
+        /// The shell.
+        shell: Shell,
+    },
+    /// Print the man page (roff): `settings man > settings.1`.
+    Man,
 }
 
-/// `exec --watch` and its options: what to do when a resolved value changes.
-#[derive(Debug, Default, PartialEq)]
-pub struct Watching {
-    pub watch: bool,
-    /// Send this signal instead of restarting (`HUP`, `USR1`, ...).
-    pub signal: Option<String>,
-    /// How long a stopped command has before it is killed.
-    pub grace: Option<std::time::Duration>,
-    /// How often store values are asked again.
-    pub interval: Option<std::time::Duration>,
-    /// How often the files are looked at.
-    pub poll: Option<std::time::Duration>,
+/// The shells completions are made for.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
-#[derive(Debug, PartialEq)]
+/// How `check` and `list` print.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Lines for a person.
+    #[default]
+    Text,
+    /// A JSON array, for a CI job.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum Token {
+    /// PREFIX_ + 32 random bytes, URL-safe.
     ApiKey {
+        #[arg(long, default_value = "sk")]
         prefix: String,
     },
+    /// Letters, digits and !@#$%^&* by default.
     Password {
+        #[arg(long, default_value_t = 24)]
         length: usize,
+        /// The characters to choose from.
+        #[arg(long)]
         alphabet: Option<String>,
+        /// At least one character of each class (lower, upper, digit, symbol) in the alphabet.
+        #[arg(long)]
         each_class: bool,
     },
+    /// BYTES random bytes as hex.
     Hex {
+        #[arg(default_value_t = 32)]
         bytes: usize,
     },
+    /// BYTES random bytes, base64url.
     Urlsafe {
+        #[arg(default_value_t = 32)]
         bytes: usize,
     },
+    /// A database URL with a generated, percent-encoded password.
     DatabaseUrl {
+        #[arg(long, default_value = "postgres")]
         scheme: String,
+        #[arg(long)]
         user: String,
+        #[arg(long)]
         host: String,
+        #[arg(long)]
         port: Option<u16>,
+        #[arg(long)]
         database: String,
+        /// The password's length.
+        #[arg(long, default_value_t = 32)]
         length: usize,
     },
 }
 
-/// Where the cascade is: `--profile`, `--dir`, extra files, a secrets directory.
-#[derive(Debug, Default, PartialEq)]
+/// Where the cascade is, as the library's Loader.
+#[derive(Debug, Default, Args)]
+#[command(next_help_heading = "Cascade options")]
 pub struct Cascade {
+    /// The profile (default: $ENVIRONMENT, else development).
+    #[arg(long, value_name = "P")]
     pub profile: Option<String>,
+    /// Where the .env files are (default: the current directory).
+    #[arg(long, value_name = "D")]
     pub dir: Option<String>,
+    /// Also read this file (repeatable; it must exist).
+    #[arg(long = "file", value_name = "F")]
     pub files: Vec<String>,
+    /// Read secrets from files named after their variables.
+    #[arg(long, value_name = "D")]
     pub secrets_dir: Option<String>,
+    /// Let the production profile read .env files too.
+    #[arg(long)]
     pub production_files: bool,
-    /// `--var NAME`: also resolve these names, from `NAME_FILE` too.
+    /// Also resolve NAME as a load would: from NAME, from the file NAME_FILE names, the secrets
+    /// directory or a reference (repeatable; without it a NAME_FILE is handed over as written).
+    #[arg(long = "var", value_name = "NAME")]
     pub vars: Vec<String>,
 }
 
-/// Help asked for, or a usage mistake with the help of the command concerned.
-pub enum Usage {
-    Help(&'static str),
-    Error(String, &'static str),
+/// `exec --watch` and its options.
+#[derive(Debug, Default, Args)]
+#[command(next_help_heading = "Watch options")]
+pub struct Watching {
+    /// Keep watching after starting COMMAND; restart it when a value changes.
+    #[arg(long)]
+    pub watch: bool,
+    /// Send this signal instead of restarting.
+    #[arg(
+        long,
+        value_enum,
+        ignore_case = true,
+        requires = "watch",
+        value_name = "SIG"
+    )]
+    pub signal: Option<Signal>,
+    /// How long COMMAND has to stop before it is killed (default 10s).
+    #[arg(long, value_parser = duration, requires = "watch", value_name = "D")]
+    pub grace: Option<Duration>,
+    /// Ask the stores again this often (default 5m).
+    #[arg(long, value_parser = duration, requires = "watch", value_name = "D")]
+    pub interval: Option<Duration>,
+    /// Look at the files this often (default 1s).
+    #[arg(long, value_parser = duration, requires = "watch", value_name = "D")]
+    pub poll: Option<Duration>,
 }
 
-pub const HELP: &str = "\
-settings: tokens, and the .env cascade, secret files and secret-store references of the
-`settings` crate, for pipelines in any language.
-
-Usage:
-  settings token <kind> [options]   generate a secure token (api-key, password, hex, urlsafe, database-url)
-  settings check [cascade options]  check the .env files of a profile; non-zero exit on errors
-  settings list [cascade options]   every variable the cascade defines, with its source, never its value
-  settings exec [cascade options] -- COMMAND [ARGS...]
-                                    run COMMAND with the resolved variables in its environment
-
-Run `settings <command> --help` for the options of a command.";
-
-pub const TOKEN_HELP: &str = "\
-settings token: print a secure token. Bytes come from the operating system's CSPRNG, and choices
-from an alphabet are unbiased.
-
-Usage:
-  settings token api-key [--prefix sk]          sk_ + 32 random bytes, URL-safe
-  settings token password [--length 24] [--alphabet CHARS] [--each-class]
-                                                letters, digits and !@#$%^&* by default;
-                                                --each-class: at least one of each class
-  settings token hex [BYTES]                    BYTES random bytes (default 32) as hex
-  settings token urlsafe [BYTES]                BYTES random bytes (default 32), base64url
-  settings token database-url --user U --host H --database D [--scheme postgres] [--port P] [--length 32]
-                                                a URL with a generated, percent-encoded password";
-
-/// The options every cascade command takes, shared by their help texts.
-macro_rules! cascade_options {
-    () => {
-        "Cascade options (as the library's Loader):
-  --profile P           the profile (default: $ENVIRONMENT, else development)
-  --dir D               where the .env files are (default: the current directory)
-  --file F              also read this file (repeatable; it must exist)
-  --secrets-dir D       read secrets from files named after their variables
-  --production-files    let the production profile read .env files too
-  --var NAME            also resolve NAME as a load would: from NAME, from the file that
-                        NAME_FILE names, the secrets directory or a reference (repeatable;
-                        without it a NAME_FILE is handed over as written, never read)"
-    };
+/// The signals `exec --watch --signal` sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Signal {
+    #[value(alias = "sighup")]
+    Hup,
+    #[value(alias = "sigusr1")]
+    Usr1,
+    #[value(alias = "sigusr2")]
+    Usr2,
+    #[value(alias = "sigint")]
+    Int,
+    #[value(alias = "sigterm")]
+    Term,
+    #[value(alias = "sigquit")]
+    Quit,
 }
 
-pub const CHECK_HELP: &str = concat!(
-    "\
-settings check: check the .env cascade of a profile: syntax errors (by file and line), keys
-defined twice in a file, NAME and NAME_FILE both set, secret files that cannot be read, and
-store references that cannot be resolved. Warns when a .env file that holds values is not
-ignored by git. Exits 1 when there are errors.
-
-Usage: settings check [cascade options]
-
-",
-    cascade_options!()
-);
-
-pub const LIST_HELP: &str = concat!(
-    "\
-settings list: every variable the cascade defines, with its source and never its value.
-
-Usage: settings list [cascade options]
-
-",
-    cascade_options!()
-);
-
-pub const EXEC_HELP: &str = concat!(
-    "\
-settings exec: resolve the cascade, secret files and store references exactly as the library
-does, then run COMMAND with them in its environment (the process environment wins, as in a
-load). Prints no values. COMMAND replaces this process, so its exit code and signals are its own.
-
-Usage: settings exec [--watch [watch options]] [cascade options] -- COMMAND [ARGS...]
-
-With --watch, COMMAND runs as a child and the values keep being resolved: when one changes
-(a rotated secret, an edited .env file, a swapped secret volume), COMMAND is stopped (SIGTERM,
-then SIGKILL after the grace period) and started again with the new values, or, with --signal,
-sent a signal instead. Signals sent to `settings` (TERM, INT, HUP, QUIT, USR1, USR2) go to
-COMMAND; the exit code is COMMAND's. Only the names of the changed variables are printed.
-
-Watch options:
-  --watch               keep watching after starting COMMAND
-  --signal SIG          send SIG (HUP, USR1, USR2, INT, TERM, QUIT) instead of restarting
-  --grace D             how long COMMAND has to stop before it is killed (default 10s)
-  --interval D          ask the stores again this often (default 5m)
-  --poll D              look at the files this often (default 1s)
-
-",
-    cascade_options!()
-);
-
-pub fn parse(argv: &[String]) -> Result<Command, Usage> {
-    let Some((command, rest)) = argv.split_first() else {
-        return Err(Usage::Error("a command is missing".to_owned(), HELP));
-    };
-    match command.as_str() {
-        "-h" | "--help" | "help" => Err(Usage::Help(HELP)),
-        "token" => parse_token(rest).map(Command::Token),
-        "check" => parse_cascade(rest, CHECK_HELP).map(Command::Check),
-        "list" => parse_cascade(rest, LIST_HELP).map(Command::List),
-        "exec" => {
-            let split = rest.iter().position(|a| a == "--");
-            let (options, command) = match split {
-                Some(at) => (&rest[..at], &rest[at + 1..]),
-                None if rest.iter().any(|a| a == "-h" || a == "--help") => {
-                    return Err(Usage::Help(EXEC_HELP));
-                }
-                None => {
-                    return Err(Usage::Error(
-                        "exec needs `--` before the command to run".to_owned(),
-                        EXEC_HELP,
-                    ));
-                }
-            };
-            let (watching, options) = parse_watching(options)?;
-            let cascade = parse_cascade(&options, EXEC_HELP)?;
-            if command.is_empty() {
-                return Err(Usage::Error(
-                    "exec needs a command after `--`".to_owned(),
-                    EXEC_HELP,
-                ));
-            }
-            Ok(Command::Exec(cascade, watching, command.to_vec()))
+impl Signal {
+    /// `HUP`, as `SIG` + this names the signal.
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::Hup => "HUP",
+            Signal::Usr1 => "USR1",
+            Signal::Usr2 => "USR2",
+            Signal::Int => "INT",
+            Signal::Term => "TERM",
+            Signal::Quit => "QUIT",
         }
-        other => Err(Usage::Error(format!("unknown command `{other}`"), HELP)),
     }
 }
 
-/// Takes the watch options out of `exec`'s options; the rest are the cascade's.
-fn parse_watching(args: &[String]) -> Result<(Watching, Vec<String>), Usage> {
-    let mut watching = Watching::default();
-    let mut rest = Vec::new();
-    let mut seen: Vec<&str> = Vec::new();
-    let mut iter = args.iter();
-    let duration = |name: &str, value: Option<&String>| {
-        let value =
-            value.ok_or_else(|| Usage::Error(format!("{name} needs a value"), EXEC_HELP))?;
-        <std::time::Duration as settings::Parse>::parse(value)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| {
-                Usage::Error(
-                    format!("{name} takes a duration such as 500ms, 10s or 5m, not `{value}`"),
-                    EXEC_HELP,
-                )
-            })
-    };
-    while let Some(arg) = iter.next() {
-        let name = arg.as_str();
-        if matches!(
-            name,
-            "--watch" | "--signal" | "--grace" | "--interval" | "--poll"
-        ) {
-            if seen.contains(&name) {
-                return Err(Usage::Error(format!("{name} is given twice"), EXEC_HELP));
-            }
-            seen.push(name);
-        }
-        match name {
-            "--watch" => watching.watch = true,
-            "--signal" => {
-                let value = iter
-                    .next()
-                    .ok_or_else(|| Usage::Error("--signal needs a value".to_owned(), EXEC_HELP))?;
-                let upper = value.to_ascii_uppercase();
-                let signal = upper.strip_prefix("SIG").unwrap_or(&upper).to_owned();
-                if !matches!(
-                    signal.as_str(),
-                    "HUP" | "USR1" | "USR2" | "INT" | "TERM" | "QUIT"
-                ) {
-                    return Err(Usage::Error(
-                        format!("--signal takes HUP, USR1, USR2, INT, TERM or QUIT, not `{value}`"),
-                        EXEC_HELP,
-                    ));
-                }
-                watching.signal = Some(signal);
-            }
-            "--grace" => watching.grace = Some(duration(name, iter.next())?),
-            "--interval" => watching.interval = Some(duration(name, iter.next())?),
-            "--poll" => watching.poll = Some(duration(name, iter.next())?),
-            _ => rest.push(arg.clone()),
-        }
-    }
-    if !watching.watch && seen.iter().any(|name| *name != "--watch") {
-        return Err(Usage::Error(
-            format!("{} needs --watch", seen.join(", ")),
-            EXEC_HELP,
-        ));
-    }
-    Ok((watching, rest))
-}
-
-fn parse_cascade(args: &[String], help: &'static str) -> Result<Cascade, Usage> {
-    let mut cascade = Cascade::default();
-    let mut iter = args.iter();
-    let mut seen: Vec<&str> = Vec::new();
-    while let Some(arg) = iter.next() {
-        let repeatable = matches!(arg.as_str(), "--file" | "--var");
-        if !repeatable && seen.contains(&arg.as_str()) {
-            return Err(Usage::Error(format!("{arg} is given twice"), help));
-        }
-        seen.push(arg);
-        let mut value = |name: &str| {
-            iter.next()
-                .cloned()
-                .ok_or_else(|| Usage::Error(format!("{name} needs a value"), help))
-        };
-        match arg.as_str() {
-            "-h" | "--help" => return Err(Usage::Help(help)),
-            "--profile" => cascade.profile = Some(value("--profile")?),
-            "--dir" => cascade.dir = Some(value("--dir")?),
-            "--file" => cascade.files.push(value("--file")?),
-            "--var" => cascade.vars.push(value("--var")?),
-            "--secrets-dir" => cascade.secrets_dir = Some(value("--secrets-dir")?),
-            "--production-files" => cascade.production_files = true,
-            other if other.starts_with('-') => {
-                return Err(Usage::Error(format!("unknown option `{other}`"), help));
-            }
-            other => {
-                return Err(Usage::Error(format!("unexpected argument `{other}`"), help));
-            }
-        }
-    }
-    Ok(cascade)
-}
-
-fn parse_token(args: &[String]) -> Result<Token, Usage> {
-    let Some((kind, rest)) = args.split_first() else {
-        return Err(Usage::Error(
-            "which token? api-key, password, hex, urlsafe or database-url".to_owned(),
-            TOKEN_HELP,
-        ));
-    };
-    if kind == "-h" || kind == "--help" || rest.iter().any(|a| a == "-h" || a == "--help") {
-        return Err(Usage::Help(TOKEN_HELP));
-    }
-    let mut options: Vec<(&str, Option<&str>)> = Vec::new();
-    let mut positional: Vec<&str> = Vec::new();
-    let mut iter = rest.iter().peekable();
-    while let Some(arg) = iter.next() {
-        if let Some(name) = arg.strip_prefix("--") {
-            if options.iter().any(|(seen, _)| *seen == name) {
-                return Err(Usage::Error(format!("--{name} is given twice"), TOKEN_HELP));
-            }
-            if name == "each-class" {
-                options.push((name, None));
-            } else {
-                let value = iter
-                    .next()
-                    .ok_or_else(|| Usage::Error(format!("--{name} needs a value"), TOKEN_HELP))?;
-                options.push((name, Some(value.as_str())));
-            }
-        } else {
-            positional.push(arg);
-        }
-    }
-    let allowed: &[&str] = match kind.as_str() {
-        "api-key" => &["prefix"],
-        "password" => &["length", "alphabet", "each-class"],
-        "hex" | "urlsafe" => &[],
-        "database-url" => &["scheme", "user", "host", "port", "database", "length"],
-        other => {
-            return Err(Usage::Error(
-                format!("unknown token kind `{other}`"),
-                TOKEN_HELP,
-            ));
-        }
-    };
-    if let Some((name, _)) = options.iter().find(|(name, _)| !allowed.contains(name)) {
-        return Err(Usage::Error(
-            format!("`token {kind}` has no option --{name}"),
-            TOKEN_HELP,
-        ));
-    }
-    let positional_allowed = if matches!(kind.as_str(), "hex" | "urlsafe") {
-        1
-    } else {
-        0
-    };
-    if let Some(extra) = positional.get(positional_allowed) {
-        return Err(Usage::Error(
-            format!("unexpected argument `{extra}`"),
-            TOKEN_HELP,
-        ));
-    }
-    let get = |name: &str| {
-        options
-            .iter()
-            .find(|(n, _)| *n == name)
-            .and_then(|(_, v)| *v)
-    };
-    let number = |name: &str, text: Option<&str>, default: usize| -> Result<usize, Usage> {
-        match text {
-            None => Ok(default),
-            Some(text) => text.parse().map_err(|_| {
-                Usage::Error(
-                    format!("{name} must be a whole number, not `{text}`"),
-                    TOKEN_HELP,
-                )
-            }),
-        }
-    };
-    let required = |name: &str| {
-        get(name)
-            .map(str::to_owned)
-            .ok_or_else(|| Usage::Error(format!("`token database-url` needs --{name}"), TOKEN_HELP))
-    };
-    Ok(match kind.as_str() {
-        "api-key" => Token::ApiKey {
-            prefix: get("prefix").unwrap_or("sk").to_owned(),
-        },
-        "password" => Token::Password {
-            length: number("--length", get("length"), 24)?,
-            alphabet: get("alphabet").map(str::to_owned),
-            each_class: options.iter().any(|(n, _)| *n == "each-class"),
-        },
-        "hex" => Token::Hex {
-            bytes: number("BYTES", positional.first().copied(), 32)?,
-        },
-        "urlsafe" => Token::Urlsafe {
-            bytes: number("BYTES", positional.first().copied(), 32)?,
-        },
-        _ => Token::DatabaseUrl {
-            scheme: get("scheme").unwrap_or("postgres").to_owned(),
-            user: required("user")?,
-            host: required("host")?,
-            port: match get("port") {
-                None => None,
-                Some(p) => Some(p.parse().map_err(|_| {
-                    Usage::Error(
-                        format!("--port must be a port number, not `{p}`"),
-                        TOKEN_HELP,
-                    )
-                })?),
-            },
-            database: required("database")?,
-            length: number("--length", get("length"), 32)?,
-        },
-    })
+/// A duration such as 500ms, 10s or 5m, as the library reads them; never zero.
+fn duration(text: &str) -> Result<Duration, String> {
+    <Duration as settings::Parse>::parse(text)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("expected a duration such as 500ms, 10s or 5m, not `{text}`"))
 }
 
 #[cfg(test)]
 mod tests {
+    use clap::CommandFactory;
+
     use super::*;
 
-    fn argv(line: &str) -> Vec<String> {
-        line.split_whitespace().map(str::to_owned).collect()
+    fn parse(line: &str) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("settings").chain(line.split_whitespace()))
+    }
+
+    #[test]
+    fn the_definition_is_consistent() {
+        Cli::command().debug_assert();
     }
 
     #[test]
     fn commands_parse() {
-        assert!(
-            matches!(parse(&argv("token api-key --prefix pk")), Ok(Command::Token(Token::ApiKey { prefix })) if prefix == "pk")
-        );
-        assert!(matches!(
-            parse(&argv("token hex 16")),
-            Ok(Command::Token(Token::Hex { bytes: 16 }))
-        ));
-        assert!(matches!(
-            parse(&argv("token password --length 12 --each-class")),
-            Ok(Command::Token(Token::Password {
-                length: 12,
-                each_class: true,
-                ..
-            }))
-        ));
-        let Ok(Command::Exec(cascade, _, command)) =
-            parse(&argv("exec --profile staging --dir cfg -- env -0"))
+        let Ok(Cli {
+            command:
+                Command::Exec {
+                    cascade,
+                    watching,
+                    command,
+                },
+        }) = parse(
+            "exec --watch --signal SIGHUP --grace 3s --profile p --interval 1m --poll 250ms -- env -0",
+        )
         else {
             panic!("exec did not parse");
         };
-        assert_eq!(cascade.profile.as_deref(), Some("staging"));
-        assert_eq!(cascade.dir.as_deref(), Some("cfg"));
-        assert_eq!(command, ["env", "-0"]);
-        let Ok(Command::Exec(cascade, watching, _)) = parse(&argv(
-            "exec --watch --signal sighup --grace 3s --profile p --interval 1m --poll 250ms -- x",
-        )) else {
-            panic!("exec --watch did not parse");
-        };
         assert_eq!(cascade.profile.as_deref(), Some("p"));
-        assert_eq!(
-            watching,
-            Watching {
-                watch: true,
-                signal: Some("HUP".to_owned()),
-                grace: Some(std::time::Duration::from_secs(3)),
-                interval: Some(std::time::Duration::from_secs(60)),
-                poll: Some(std::time::Duration::from_millis(250)),
-            }
-        );
+        assert_eq!(command, ["env", "-0"]);
+        assert!(watching.watch);
+        assert_eq!(watching.signal, Some(Signal::Hup));
+        assert_eq!(watching.grace, Some(Duration::from_secs(3)));
+        assert_eq!(watching.interval, Some(Duration::from_secs(60)));
+        assert_eq!(watching.poll, Some(Duration::from_millis(250)));
+        assert!(matches!(
+            parse("token password --length 12 --each-class"),
+            Ok(Cli {
+                command: Command::Token(Token::Password {
+                    length: 12,
+                    each_class: true,
+                    ..
+                })
+            })
+        ));
+        assert!(matches!(
+            parse("check --format json --file a --file b"),
+            Ok(Cli { command: Command::Check { format: Format::Json, cascade } }) if cascade.files == ["a", "b"]
+        ));
     }
 
     #[test]
     fn mistakes_are_usage_errors() {
         for line in [
-            "",
             "frobnicate",
             "token",
             "token sha1",
@@ -481,12 +340,13 @@ mod tests {
             "exec --watch --signal KILL -- true",
             "exec --watch --grace soon -- true",
             "exec --watch --poll 0s -- true",
-            "exec --watch --interval -- true",
+            "get",
+            "get a b",
+            "inject -i t",
+            "completions tcsh",
         ] {
-            assert!(
-                matches!(parse(&argv(line)), Err(Usage::Error(..))),
-                "{line}"
-            );
+            let err = parse(line).expect_err(line);
+            assert_eq!(err.exit_code(), 2, "{line}: {err}");
         }
     }
 }

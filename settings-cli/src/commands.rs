@@ -6,21 +6,77 @@ use std::process::{Command as Process, ExitCode};
 use settings::token::{self, DatabaseUrl, Password};
 use settings::{ExposeSecret, Loader, Origin, SecretString};
 
-use crate::args::{Cascade, Command, Token, Watching};
+use serde_json::{Value, json};
 
-pub fn run(command: Command) -> ExitCode {
-    match command {
+use crate::args::{Cascade, Cli, Command, Format, Shell, Token, Watching};
+
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
         Command::Token(kind) => token(kind),
-        Command::Check(cascade) => check(&cascade),
-        Command::List(cascade) => list(&cascade),
-        Command::Exec(cascade, watching, command) if watching.watch => {
-            exec_watching(&cascade, &watching, &command)
-        }
-        Command::Exec(cascade, _, command) => exec(&cascade, &command),
+        Command::Check { cascade, format } => check(&cascade, format),
+        Command::List { cascade, format } => list(&cascade, format),
+        Command::Get {
+            what,
+            reveal,
+            cascade,
+        } => crate::get::get(&loader(&cascade), &what, reveal),
+        Command::Inject {
+            input,
+            output,
+            cascade,
+        } => crate::inject::inject(&loader(&cascade), &input, &output),
+        Command::Exec {
+            watching,
+            cascade,
+            command,
+        } if watching.watch => exec_watching(&cascade, &watching, &command),
+        Command::Exec {
+            cascade, command, ..
+        } => exec(&cascade, &command),
+        Command::Completions { shell } => completions(shell),
+        Command::Man => man(),
     }
 }
 
-fn loader(cascade: &Cascade) -> Loader {
+fn completions(shell: Shell) -> ExitCode {
+    use clap::CommandFactory;
+    let shell = match shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+    };
+    clap_complete::generate(
+        shell,
+        &mut Cli::command(),
+        "settings",
+        &mut std::io::stdout(),
+    );
+    ExitCode::SUCCESS
+}
+
+fn man() -> ExitCode {
+    use clap::CommandFactory;
+    match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("settings man: {err}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// A problem or warning of `check` as JSON: never a value.
+fn problem_json(kind: &str, problem: &settings::SourceProblem) -> Value {
+    json!({
+        "kind": kind,
+        "name": problem.name,
+        "file": problem.path.display().to_string(),
+        "line": problem.line,
+        "message": problem.message,
+    })
+}
+
+pub(crate) fn loader(cascade: &Cascade) -> Loader {
     let mut loader = Loader::new();
     if let Some(profile) = &cascade.profile {
         loader = loader.profile(profile.clone());
@@ -91,7 +147,7 @@ fn token(kind: Token) -> ExitCode {
     }
 }
 
-fn check(cascade: &Cascade) -> ExitCode {
+fn check(cascade: &Cascade, format: Format) -> ExitCode {
     let loader = loader(cascade);
     // Everything the cascade defines, resolved as a load would: the files' syntax, secret
     // files, references. The export reads the files itself and reports what is wrong with them.
@@ -112,22 +168,39 @@ fn check(cascade: &Cascade) -> ExitCode {
         variables += file.definitions().count();
         for (name, lines) in file.duplicates() {
             let shown: Vec<String> = lines.iter().map(u32::to_string).collect();
-            problems.push(settings::SourceProblem::new(
-                file.path(),
-                lines.first().copied(),
-                format!(
-                    "`{name}` is defined {} times (lines {}); the last one wins",
-                    lines.len(),
-                    shown.join(", ")
-                ),
-            ));
+            problems.push(
+                settings::SourceProblem::new(
+                    file.path(),
+                    lines.first().copied(),
+                    format!(
+                        "`{name}` is defined {} times (lines {}); the last one wins",
+                        lines.len(),
+                        shown.join(", ")
+                    ),
+                )
+                .with_name(name),
+            );
         }
         if file.definitions().next().is_some() && !ignored_by_git(file.path()) {
-            warnings.push(format!(
-                "{} holds values but is not ignored by git: add it to .gitignore so it is never committed",
-                file.path().display()
+            warnings.push(settings::SourceProblem::new(
+                file.path(),
+                None,
+                "holds values but is not ignored by git: add it to .gitignore so it is never committed",
             ));
         }
+    }
+    if format == Format::Json {
+        let all: Vec<Value> = problems
+            .iter()
+            .map(|p| problem_json("error", p))
+            .chain(warnings.iter().map(|w| problem_json("warning", w)))
+            .collect();
+        println!("{}", Value::Array(all));
+        return if problems.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        };
     }
     for warning in &warnings {
         eprintln!("warning: {warning}");
@@ -173,25 +246,48 @@ fn ignored_by_git(path: &Path) -> bool {
     }
 }
 
-fn list(cascade: &Cascade) -> ExitCode {
+fn list(cascade: &Cascade, format: Format) -> ExitCode {
     let loader = loader(cascade);
     let (sources, problems) = loader.sources();
-    for problem in &problems {
-        eprintln!("error: {problem}");
-    }
     use settings::Source as _;
+    let mut variables = Vec::new();
     for name in sources.defined_names() {
         let origin = sources.origin(&name);
         let reference = match sources.get(&name) {
             Some(settings::RawValue::Text(value)) => {
                 match settings::store::Reference::parse(&value) {
-                    Some(Ok(reference)) => format!(" -> {reference}"),
-                    _ => String::new(),
+                    Some(Ok(reference)) => Some(reference.to_string()),
+                    _ => None,
                 }
             }
-            _ => String::new(),
+            _ => None,
         };
-        println!("{name}\t{}{reference}", describe(&origin));
+        if format == Format::Json {
+            let (file, line) = match &origin {
+                Origin::File { path, line } => (Some(path.display().to_string()), *line),
+                Origin::SecretFile { path } => (Some(path.display().to_string()), None),
+                _ => (None, None),
+            };
+            variables.push(json!({
+                "kind": "variable",
+                "name": name,
+                "source": describe(&origin),
+                "file": file,
+                "line": line,
+                "reference": reference,
+            }));
+        } else {
+            let reference = reference.map_or(String::new(), |r| format!(" -> {r}"));
+            println!("{name}\t{}{reference}", describe(&origin));
+        }
+    }
+    if format == Format::Json {
+        variables.extend(problems.iter().map(|p| problem_json("error", p)));
+        println!("{}", Value::Array(variables));
+    } else {
+        for problem in &problems {
+            eprintln!("error: {problem}");
+        }
     }
     if problems.is_empty() {
         ExitCode::SUCCESS

@@ -3,32 +3,15 @@
 
 mod args;
 mod commands;
+mod get;
+mod inject;
 #[cfg(unix)]
 mod supervise;
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let argv: Vec<String> = match std::env::args_os()
-        .skip(1)
-        .map(|a| a.into_string())
-        .collect()
-    {
-        Ok(argv) => argv,
-        Err(_) => {
-            eprintln!("settings: arguments must be valid UTF-8");
-            return ExitCode::from(2);
-        }
-    };
-    match args::parse(&argv) {
-        Ok(command) => commands::run(command),
-        Err(args::Usage::Help(text)) => {
-            println!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(args::Usage::Error(message, help)) => {
-            eprintln!("settings: {message}\n\n{help}");
-            ExitCode::from(2)
-        }
-    }
+    use clap::Parser;
+    // Usage errors exit with 2 and help or --version with 0, as clap does.
+    commands::run(args::Cli::parse())
 }

@@ -80,7 +80,8 @@ pub fn exec_watching(
             .map(|change| change.names().join(", "))
             .unwrap_or_default();
         match &watching.signal {
-            Some(name) => {
+            Some(signal) => {
+                let name = signal.name();
                 eprintln!("settings exec: {names} changed; sending SIG{name} to `{program}`");
                 send(&child, signal_number(name));
             }

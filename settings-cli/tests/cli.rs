@@ -94,28 +94,101 @@ fn usage_mistakes_exit_2_with_help() {
         &["token", "sha1"],
         &["token", "hex", "many"],
         &["check", "--nope"],
+        &["check", "extra"],
+        &["check", "--profile", "a", "--profile", "b"],
         &["exec", "true"],
+        &["get"],
+        &["inject", "-i", "template"],
+        &["completions", "tcsh"],
     ] {
         let output = settings(dir.path(), args, &[]);
         assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let err = stderr(&output);
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
         assert!(
-            stderr(&output).starts_with("settings: "),
-            "{args:?}: {}",
-            stderr(&output)
+            err.contains("Usage: settings") || err.contains("try '--help'"),
+            "{args:?}: {err}"
         );
-        assert!(stderr(&output).contains("Usage"), "{args:?}");
     }
-    for args in [
-        &["--help"][..],
-        &["token", "--help"],
-        &["check", "--help"],
-        &["list", "--help"],
-        &["exec", "--help"],
+    let extra = stderr(&settings(dir.path(), &["check", "extra"], &[]));
+    assert!(extra.contains("unexpected argument 'extra'"), "{extra}");
+    let twice = stderr(&settings(
+        dir.path(),
+        &["check", "--profile", "a", "--profile", "b"],
+        &[],
+    ));
+    assert!(twice.contains("cannot be used multiple times"), "{twice}");
+}
+
+#[test]
+fn misspelt_commands_and_options_get_a_suggestion() {
+    let dir = TempDir::new("cli-suggest");
+    let command = stderr(&settings(dir.path(), &["chek"], &[]));
+    assert!(
+        command.contains("similar subcommand exists: 'check'"),
+        "{command}"
+    );
+    let option = stderr(&settings(dir.path(), &["check", "--profil", "x"], &[]));
+    assert!(
+        option.contains("similar argument exists: '--profile'"),
+        "{option}"
+    );
+}
+
+#[test]
+fn every_command_has_help_and_the_tool_a_version() {
+    let dir = TempDir::new("cli-help");
+    for command in [
+        "token",
+        "check",
+        "list",
+        "get",
+        "inject",
+        "exec",
+        "completions",
+        "man",
     ] {
-        let output = settings(dir.path(), args, &[]);
-        assert!(output.status.success(), "{args:?}");
-        assert!(stdout(&output).contains("Usage"), "{args:?}");
+        let output = settings(dir.path(), &[command, "--help"], &[]);
+        assert!(output.status.success(), "{command}");
+        let help = stdout(&output);
+        assert!(
+            help.contains(&format!("Usage: settings {command}")),
+            "{command}: {help}"
+        );
     }
+    let top = stdout(&settings(dir.path(), &["--help"], &[]));
+    assert!(top.contains("Exit codes:"), "{top}");
+    let version = settings(dir.path(), &["--version"], &[]);
+    assert!(version.status.success());
+    assert_eq!(
+        stdout(&version).trim(),
+        format!("settings {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn completions_for_three_shells_and_a_man_page() {
+    let dir = TempDir::new("cli-completions");
+    for (shell, marker) in [
+        ("bash", "complete -F _settings"),
+        ("zsh", "#compdef settings"),
+        ("fish", "complete -c settings"),
+    ] {
+        let output = settings(dir.path(), &["completions", shell], &[]);
+        assert!(output.status.success(), "{shell}");
+        let script = stdout(&output);
+        assert!(script.contains(marker), "{shell}: {script}");
+        assert!(
+            script.contains("inject"),
+            "{shell}: the subcommands are in it"
+        );
+    }
+    let man = stdout(&settings(dir.path(), &["man"], &[]));
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH settings"),
+        "{man}"
+    );
+    assert!(man.contains("Exit codes"), "{man}");
 }
 
 #[test]
@@ -194,7 +267,7 @@ fn check_warns_about_env_files_git_does_not_ignore() {
     let output = settings(dir.path(), &["check"], &[]);
     assert!(output.status.success());
     assert!(
-        stderr(&output).contains("warning: .env holds values but is not ignored by git"),
+        stderr(&output).contains("warning: .env: holds values but is not ignored by git"),
         "{}",
         stderr(&output)
     );

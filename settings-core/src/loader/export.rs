@@ -30,15 +30,36 @@ impl Loader {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
+        self.export_names(names.into_iter().map(Into::into).collect(), true)
+    }
+
+    /// Exactly `names`, each resolved as a load would, and nothing else of the cascade: for
+    /// `settings get` and `settings inject`. A name set nowhere is left out. Not public API.
+    #[doc(hidden)]
+    pub fn export_only<I, S>(&self, names: I) -> Result<Export, Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.export_names(names.into_iter().map(Into::into).collect(), false)
+    }
+
+    fn export_names(
+        &self,
+        names: std::collections::BTreeSet<String>,
+        whole_cascade: bool,
+    ) -> Result<Export, Error> {
         let (sources, mut problems, lazy) = self.prepare();
         let resolve = |refs: &[Reference]| self.resolve(&lazy, &sources, refs);
-        let mut wanted = sources.defined_names();
-        wanted.extend(names.into_iter().map(Into::into));
-        for name in self.env_names() {
-            if let Some(RawValue::Text(value)) = self.env().get(&name)
-                && Reference::parse(&value).is_some()
-            {
-                wanted.insert(name);
+        let mut wanted = names;
+        if whole_cascade {
+            wanted.extend(sources.defined_names());
+            for name in self.env_names() {
+                if let Some(RawValue::Text(value)) = self.env().get(&name)
+                    && Reference::parse(&value).is_some()
+                {
+                    wanted.insert(name);
+                }
             }
         }
         let mut vars = Vec::new();
@@ -93,7 +114,7 @@ impl Loader {
 
 /// A problem with one variable outside any struct, placed at its origin.
 fn variable_problem(name: &str, origin: &Origin, message: &str) -> SourceProblem {
-    match origin {
+    let problem = match origin {
         Origin::File { path, line } => {
             SourceProblem::new(path, *line, format!("{name}: {message}"))
         }
@@ -102,7 +123,8 @@ fn variable_problem(name: &str, origin: &Origin, message: &str) -> SourceProblem
             None,
             format!("{name}: {message}"),
         ),
-    }
+    };
+    problem.with_name(name)
 }
 
 /// Every variable of a [`Loader::export`], with its resolved value and origin.

@@ -44,11 +44,10 @@ impl Sources<'_> {
                 if let Some(close) = closest(name, &candidates) {
                     message.push_str(&format!("; did you mean `{close}`?"));
                 }
-                problems.push(SourceProblem::new(
-                    file.path(),
-                    Some(line).filter(|l| *l > 0),
-                    message,
-                ));
+                problems.push(
+                    SourceProblem::new(file.path(), Some(line).filter(|l| *l > 0), message)
+                        .with_name(name),
+                );
             }
         }
         problems
@@ -62,15 +61,18 @@ impl Sources<'_> {
         let mut problems = Vec::new();
         for file in &self.files {
             for (name, line) in file.unset_references() {
-                problems.push(SourceProblem::new(
-                    file.path(),
-                    Some(*line),
-                    format!(
-                        "`{name}` is expanded here but is set nowhere (not in the environment, the \
-                         other files or an earlier line of this one), so it expands to nothing; \
-                         write `${{{name}-}}` if empty is meant"
-                    ),
-                ));
+                problems.push(
+                    SourceProblem::new(
+                        file.path(),
+                        Some(*line),
+                        format!(
+                            "`{name}` is expanded here but is set nowhere (not in the environment, \
+                             the other files or an earlier line of this one), so it expands to \
+                             nothing; write `${{{name}-}}` if empty is meant"
+                        ),
+                    )
+                    .with_name(name),
+                );
             }
         }
         problems

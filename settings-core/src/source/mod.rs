@@ -201,6 +201,8 @@ pub struct SourceProblem {
     pub line: Option<u32>,
     /// What is wrong. Never contains a value from the file.
     pub message: String,
+    /// The variable concerned, when there is one (for tools that annotate it).
+    pub name: Option<String>,
 }
 
 impl SourceProblem {
@@ -210,7 +212,14 @@ impl SourceProblem {
             path: path.to_owned(),
             line,
             message: message.into(),
+            name: None,
         }
+    }
+
+    /// The same problem, naming the variable it concerns.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
     }
 }
 
