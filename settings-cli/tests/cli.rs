@@ -666,3 +666,240 @@ impl WaitOrKill for std::process::Child {
         self.wait_with_output().unwrap()
     }
 }
+
+// ---------------------------------------------------------------- get, inject, JSON
+
+/// The variables that point the command at the test stores.
+fn store_vars() -> Vec<(&'static str, String)> {
+    vec![
+        ("VAULT_ADDR", format!("http://{}", seed::VAULT)),
+        ("VAULT_TOKEN", seed::ROOT_TOKEN.to_owned()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_ENDPOINT_URL", format!("http://{}", seed::MOTO)),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+    ]
+}
+
+fn with_stores(dir: &Path, args: &[&str]) -> Output {
+    seed::require(seed::VAULT, "OpenBao (bao server -dev)");
+    seed::require(seed::MOTO, "moto_server");
+    let vars = store_vars();
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    settings(dir, args, &vars)
+}
+
+#[test]
+fn get_prints_one_secret_from_a_store_or_the_cascade() {
+    let path = seed::unique("cli-get");
+    seed::vault_put(&path, json!({ "DB_PASSWORD": "get-vault-value" }));
+    let parameter = format!("/{}/token", seed::unique("cli-get"));
+    seed::ssm_put(&parameter, "get-ssm-value");
+    let dir = TempDir::new("cli-get");
+    dir.write(
+        ".env",
+        format!("PLAIN=from-file\nDB_PASSWORD=vault:secret/{path}#DB_PASSWORD\n"),
+    );
+    let vault = with_stores(
+        dir.path(),
+        &["get", &format!("vault:secret/{path}#DB_PASSWORD")],
+    );
+    assert!(vault.status.success(), "{}", stderr(&vault));
+    // Not a terminal: the value alone, no newline, as `$(...)` and pipes want it.
+    assert_eq!(stdout(&vault), "get-vault-value");
+    let ssm = with_stores(dir.path(), &["get", &format!("ssm:{parameter}")]);
+    assert_eq!(stdout(&ssm), "get-ssm-value", "{}", stderr(&ssm));
+    let name = with_stores(dir.path(), &["get", "DB_PASSWORD"]);
+    assert_eq!(
+        stdout(&name),
+        "get-vault-value",
+        "a variable resolved as a load would"
+    );
+    assert_eq!(
+        stdout(&with_stores(dir.path(), &["get", "PLAIN"])),
+        "from-file"
+    );
+
+    let missing = with_stores(dir.path(), &["get", "NOWHERE"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("NOWHERE is set nowhere"),
+        "{}",
+        stderr(&missing)
+    );
+    let absent = with_stores(dir.path(), &["get", &format!("vault:secret/{path}#ABSENT")]);
+    assert_eq!(absent.status.code(), Some(1));
+    assert!(stdout(&absent).is_empty());
+    let pasted = with_stores(dir.path(), &["get", "sk_live pasted-s3cret"]);
+    assert_eq!(pasted.status.code(), Some(1));
+    assert!(!stderr(&pasted).contains("s3cret"), "{}", stderr(&pasted));
+}
+
+/// Runs `settings ARGS` under a pseudo-terminal (`script`), so that its standard output is a
+/// terminal; what the terminal showed.
+fn in_terminal(dir: &Path, args: &str) -> (Option<i32>, String) {
+    let vars = store_vars();
+    let mut command = Command::new("script");
+    command
+        .args(["-q", "-e", "-c"])
+        .arg(format!("{} {args}", env!("CARGO_BIN_EXE_settings")))
+        .arg("/dev/null")
+        .current_dir(dir)
+        .env("NO_PROXY", "127.0.0.1,localhost");
+    for (name, value) in &vars {
+        command.env(name, value);
+    }
+    let output = command.output().expect("script (util-linux) runs");
+    (output.status.code(), stdout(&output))
+}
+
+#[test]
+fn get_refuses_a_terminal_unless_told_to_reveal() {
+    seed::require(seed::VAULT, "OpenBao (bao server -dev)");
+    let path = seed::unique("cli-get-tty");
+    seed::vault_put(&path, json!({ "K": "tty-s3cret-value" }));
+    let dir = TempDir::new("cli-get-tty");
+    let reference = format!("vault:secret/{path}#K");
+    let (code, shown) = in_terminal(dir.path(), &format!("get {reference}"));
+    assert_eq!(code, Some(2), "{shown}");
+    assert!(
+        shown.contains("refusing to print a secret to a terminal"),
+        "{shown}"
+    );
+    assert!(!shown.contains("tty-s3cret-value"), "{shown}");
+    let (code, shown) = in_terminal(dir.path(), &format!("get --reveal {reference}"));
+    assert_eq!(code, Some(0), "{shown}");
+    // For a person, a newline ends it.
+    assert!(shown.contains("tty-s3cret-value\r\n"), "{shown:?}");
+}
+
+#[test]
+fn inject_renders_references_from_two_stores_into_a_private_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let path = seed::unique("cli-inject");
+    seed::vault_put(
+        &path,
+        json!({ "USER": "etl", "PASSWORD": "inject-vault-pw" }),
+    );
+    let parameter = format!("/{}/api", seed::unique("cli-inject"));
+    seed::ssm_put(&parameter, "inject-ssm-key");
+    let dir = TempDir::new("cli-inject");
+    dir.write(".env", "REGION=eu-west-1\n");
+    let template = dir.write(
+        "app.toml.tmpl",
+        format!(
+            "# rendered by settings inject\n[db]\nurl = \"postgres://{{{{ vault:secret/{path}#USER }}}}:{{{{vault:secret/{path}#PASSWORD}}}}@db/app\"\n[api]\nkey = \"{{{{ ssm:{parameter} }}}}\"\nregion = \"{{{{ REGION }}}}\"\nliteral = \"\\{{{{ not a placeholder }}}}\"\n"
+        ),
+    );
+    let out = dir.path().join("app.toml");
+    let output = with_stores(
+        dir.path(),
+        &[
+            "inject",
+            "-i",
+            template.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).is_empty() && stderr(&output).is_empty(),
+        "prints nothing"
+    );
+    let rendered = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(
+        rendered,
+        "# rendered by settings inject\n[db]\nurl = \"postgres://etl:inject-vault-pw@db/app\"\n[api]\nkey = \"inject-ssm-key\"\nregion = \"eu-west-1\"\nliteral = \"{{ not a placeholder }}\"\n"
+    );
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{mode:o}");
+
+    // One placeholder that cannot be resolved: the render fails whole; the old file stays as
+    // it was, and nothing else is left behind.
+    let broken = dir.write(
+        "broken.tmpl",
+        format!("a = \"{{{{ vault:secret/{path}#PASSWORD }}}}\"\nb = \"{{{{ ssm:{parameter}-absent }}}}\"\n"),
+    );
+    let output = with_stores(
+        dir.path(),
+        &[
+            "inject",
+            "-i",
+            broken.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(
+        err.contains("ParameterNotFound") && err.contains("nothing was written"),
+        "{err}"
+    );
+    assert!(!err.contains("inject-vault-pw"), "{err}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), rendered);
+    let fresh = dir.path().join("fresh.toml");
+    let output = with_stores(
+        dir.path(),
+        &[
+            "inject",
+            "-i",
+            broken.to_str().unwrap(),
+            "-o",
+            fresh.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(!fresh.exists(), "no file is made by a failed render");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn check_and_list_speak_json_for_ci() {
+    let dir = TempDir::new("cli-json");
+    dir.write(
+        ".env",
+        "A=1\nthis is not a definition s3cret\nC=${NOWHERE}\nA=2\nKEY=vault:secret/app#K\n",
+    );
+    let output = settings(dir.path(), &["check", "--format", "json"], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    let problems: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let problems = problems.as_array().unwrap();
+    let find = |line: u64| {
+        problems
+            .iter()
+            .find(|p| p["line"] == line && p["file"] == ".env")
+            .unwrap_or_else(|| panic!("line {line}: {problems:?}"))
+    };
+    assert_eq!(find(2)["kind"], "error");
+    assert!(
+        find(2)["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("cannot be parsed")
+    );
+    assert_eq!(find(3)["name"], "NOWHERE");
+    assert_eq!(find(1)["name"], "A");
+    assert!(!stdout(&output).contains("s3cret"));
+
+    let output = settings(dir.path(), &["list", "--format", "json"], &[]);
+    let listed: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let key = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "KEY")
+        .unwrap();
+    assert_eq!(key["kind"], "variable");
+    assert_eq!(key["file"], ".env");
+    assert_eq!(key["line"], 5);
+    assert_eq!(key["reference"], "vault secret/app#K");
+    assert!(!stdout(&output).contains("\"2\""), "never a value");
+}
