@@ -12,7 +12,7 @@ mod field;
 mod loader;
 pub mod meta;
 mod output;
-#[cfg(any(feature = "token", feature = "vault"))]
+#[cfg(any(feature = "token", feature = "vault", feature = "aws"))]
 mod percent;
 mod settings;
 mod source;

@@ -44,6 +44,12 @@ const AWS_LOCATIONS: &[&str] = &[
     "AWS_CA_BUNDLE",
     "AWS_SHARED_CREDENTIALS_FILE",
     "AWS_CONFIG_FILE",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
 ];
 /// AWS settings that may come from the files too. A region is checked to look like one.
 const AWS_CREDENTIALS: &[&str] = &[
@@ -53,6 +59,11 @@ const AWS_CREDENTIALS: &[&str] = &[
     "AWS_PROFILE",
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    // A file may only turn instance metadata off: it is on when unset.
+    "AWS_EC2_METADATA_DISABLED",
 ];
 
 /// The store settings of one load, each under one name (`VAULT_*` for a pair), and the

@@ -1,5 +1,6 @@
-//! AWS credentials and region, from the conventions a user already has: the `AWS_*` variables,
-//! then the shared `credentials` and `config` files of `AWS_PROFILE`.
+//! AWS credentials and region, from the conventions a user already has: the `AWS_*` variables
+//! and the shared `credentials` and `config` files of `AWS_PROFILE` (`chain` decides which
+//! provider of the chain applies).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -49,52 +50,16 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-fn home(source: &dyn Source) -> Option<PathBuf> {
+pub(super) fn home(source: &dyn Source) -> Option<PathBuf> {
     var(source, "HOME").map(|h| PathBuf::from(h.as_str()))
 }
 
 /// The profile in force: `AWS_PROFILE`, else `default`.
-fn profile(source: &dyn Source) -> String {
+pub(super) fn profile(source: &dyn Source) -> String {
     var(source, "AWS_PROFILE").map_or_else(|| "default".to_owned(), |p| p.to_string())
 }
 
-/// Credentials from the variables, else from the shared files.
-pub(crate) fn credentials(source: &dyn Source) -> Result<Credentials, String> {
-    if let (Some(id), Some(secret)) = (
-        var(source, "AWS_ACCESS_KEY_ID"),
-        var(source, "AWS_SECRET_ACCESS_KEY"),
-    ) {
-        return Ok(Credentials {
-            access_key_id: id.to_string(),
-            secret_access_key: secret,
-            session_token: var(source, "AWS_SESSION_TOKEN"),
-        });
-    }
-    let profile = profile(source);
-    let file = var(source, "AWS_SHARED_CREDENTIALS_FILE")
-        .map(|p| PathBuf::from(p.as_str()))
-        .or_else(|| home(source).map(|h| h.join(".aws/credentials")));
-    let mut sections = file.map(|f| read_ini(&f, false)).unwrap_or_default();
-    let config = config_file(source)
-        .map(|f| read_ini(&f, true))
-        .unwrap_or_default();
-    let from_config = config.get(&profile).cloned().unwrap_or_default();
-    let section = sections.remove(&profile).unwrap_or_default();
-    let get = |key: &str| section.get(key).or_else(|| from_config.get(key)).cloned();
-    match (get("aws_access_key_id"), get("aws_secret_access_key")) {
-        (Some(id), Some(secret)) => Ok(Credentials {
-            access_key_id: id.to_string(),
-            secret_access_key: secret,
-            session_token: get("aws_session_token"),
-        }),
-        _ => Err(format!(
-            "aws: no credentials; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or add profile `{profile}` to ~/.aws/credentials \
-             (web identity, container and instance credentials are not supported yet)"
-        )),
-    }
-}
-
-fn config_file(source: &dyn Source) -> Option<PathBuf> {
+pub(super) fn config_file(source: &dyn Source) -> Option<PathBuf> {
     var(source, "AWS_CONFIG_FILE")
         .map(|p| PathBuf::from(p.as_str()))
         .or_else(|| home(source).map(|h| h.join(".aws/config")))
@@ -116,10 +81,10 @@ pub(crate) fn region(source: &dyn Source) -> Result<String, String> {
         })
 }
 
-type Sections = HashMap<String, HashMap<String, Zeroizing<String>>>;
+pub(super) type Sections = HashMap<String, HashMap<String, Zeroizing<String>>>;
 
 /// Reads an INI file of sections. In the config file, `[profile name]` names profile `name`.
-fn read_ini(path: &std::path::Path, config: bool) -> Sections {
+pub(super) fn read_ini(path: &std::path::Path, config: bool) -> Sections {
     let Ok(Some(text)) = crate::source::files::read_text_capped(path, 1024 * 1024) else {
         return Sections::new();
     };

@@ -1,10 +1,12 @@
 //! AWS SSM Parameter Store and Secrets Manager over JSON 1.1, signed with our own SigV4.
 
+mod chain;
 mod credentials;
 mod sigv4;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
@@ -20,8 +22,10 @@ use crate::store::config::var;
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct AwsConfig {
-    /// Explicit credentials; else `AWS_ACCESS_KEY_ID`... then the shared files.
+    /// Explicit credentials; else the credential chain of the AWS SDKs (see the README).
     pub credentials: Option<Credentials>,
+    /// The provider the chain chose, when it is not a static key.
+    pub(crate) provider: Option<chain::Provider>,
     /// Explicit region; else `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's `region`.
     pub region: Option<String>,
     /// Endpoint of SSM (`AWS_ENDPOINT_URL_SSM`, then `AWS_ENDPOINT_URL`).
@@ -30,6 +34,9 @@ pub struct AwsConfig {
     pub secrets_manager_endpoint: Option<String>,
     /// `AWS_CA_BUNDLE`: a PEM bundle of trusted roots.
     pub ca_bundle: Option<PathBuf>,
+    /// Endpoint of STS (`AWS_ENDPOINT_URL_STS`, then `AWS_ENDPOINT_URL`), for roles and web
+    /// identity; else the regional endpoint.
+    pub sts_endpoint: Option<String>,
 }
 
 impl AwsConfig {
@@ -41,12 +48,20 @@ impl AwsConfig {
                 .or_else(|| var(source, "AWS_ENDPOINT_URL"))
                 .map(|e| e.trim_end_matches('/').to_owned())
         };
+        let region = credentials::region(source)?;
+        let provider = chain::choose(source)?;
+        let (credentials, provider) = match provider {
+            chain::Provider::Static(credentials) => (Some(credentials), None),
+            other => (None, Some(other)),
+        };
         Ok(AwsConfig {
-            credentials: Some(credentials::credentials(source)?),
-            region: Some(credentials::region(source)?),
+            credentials,
+            provider,
+            region: Some(region),
             ssm_endpoint: endpoint("AWS_ENDPOINT_URL_SSM"),
             secrets_manager_endpoint: endpoint("AWS_ENDPOINT_URL_SECRETS_MANAGER"),
             ca_bundle: var(source, "AWS_CA_BUNDLE").map(|p| PathBuf::from(p.as_str())),
+            sts_endpoint: endpoint("AWS_ENDPOINT_URL_STS"),
         })
     }
 }
@@ -54,10 +69,14 @@ impl AwsConfig {
 /// A connected client for both services.
 pub(crate) struct Aws {
     http: Http,
-    credentials: Credentials,
+    options: StoreOptions,
+    provider: chain::Provider,
+    /// The credentials in use and their expiry: fetched again before it.
+    current: Mutex<chain::Fetched>,
     region: String,
     ssm_endpoint: String,
     secrets_manager_endpoint: String,
+    sts_endpoint: String,
 }
 
 /// An AWS error: the `__type` (without its namespace) and the status. The message is not kept.
@@ -85,7 +104,11 @@ const THROTTLING: &[&str] = &[
 
 impl Aws {
     pub fn connect(config: &AwsConfig, options: &StoreOptions) -> Result<Aws, String> {
-        let credentials = config.credentials.clone().ok_or("aws: no credentials")?;
+        let provider = match (&config.credentials, &config.provider) {
+            (Some(credentials), _) => chain::Provider::Static(credentials.clone()),
+            (None, Some(provider)) => provider.clone(),
+            (None, None) => return Err("aws: no credentials".to_owned()),
+        };
         let region = config
             .region
             .as_deref()
@@ -102,15 +125,41 @@ impl Aws {
             "secretsmanager",
             "the Secrets Manager endpoint",
         )?;
+        let sts_endpoint = endpoint(&config.sts_endpoint, "sts", "the STS endpoint")?;
         let http =
             Http::new(options, config.ca_bundle.as_deref()).map_err(|e| format!("aws: {e}"))?;
+        let context = chain::Context {
+            http: &http,
+            options,
+            region: &region,
+            sts_endpoint: &sts_endpoint,
+        };
+        let current = provider.fetch(&context)?;
         Ok(Aws {
             http,
+            options: options.clone(),
+            provider,
+            current: Mutex::new(current),
             ssm_endpoint,
             secrets_manager_endpoint,
-            credentials,
+            sts_endpoint,
             region,
         })
+    }
+
+    /// The credentials to sign with: fetched again when they near their expiry.
+    fn credentials(&self) -> Result<Credentials, String> {
+        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        if current.due(SystemTime::now()) {
+            let context = chain::Context {
+                http: &self.http,
+                options: &self.options,
+                region: &self.region,
+                sts_endpoint: &self.sts_endpoint,
+            };
+            *current = self.provider.fetch(&context)?;
+        }
+        Ok(current.credentials.clone())
     }
 
     /// One JSON 1.1 call, signed, with retries on 5xx, 429, throttling and connection errors.
@@ -131,12 +180,14 @@ impl Aws {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
+        let credentials = self.credentials()?;
         let signed = sigv4::sign(
-            &self.credentials,
+            &credentials,
             &self.region,
             service,
             &host,
-            target,
+            sigv4::JSON_1_1,
+            Some(target),
             &body,
             &sigv4::amz_date(now),
         );

@@ -12,23 +12,33 @@ pub(crate) struct Signed {
     pub headers: Vec<(String, Zeroizing<String>)>,
 }
 
-/// Signs a JSON 1.1 request. `host` includes a non-default port; `amz_date` is `YYYYMMDDTHHMMSSZ`.
+/// The content type of the JSON 1.1 APIs (SSM, Secrets Manager).
+pub(crate) const JSON_1_1: &str = "application/x-amz-json-1.1";
+/// The content type of the query APIs (STS).
+pub(crate) const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
+
+/// Signs a POST to `/`: a JSON 1.1 call (with its `x-amz-target`) or a query API call (STS).
+/// `host` includes a non-default port; `amz_date` is `YYYYMMDDTHHMMSSZ`.
+#[allow(clippy::too_many_arguments)] // The parts of one request, each signed.
 pub(crate) fn sign(
     credentials: &Credentials,
     region: &str,
     service: &str,
     host: &str,
-    target: &str,
+    content_type: &str,
+    target: Option<&str>,
     body: &[u8],
     amz_date: &str,
 ) -> Signed {
     let date = &amz_date[..8];
     let mut headers: Vec<(&str, &str)> = vec![
-        ("content-type", "application/x-amz-json-1.1"),
+        ("content-type", content_type),
         ("host", host),
         ("x-amz-date", amz_date),
-        ("x-amz-target", target),
     ];
+    if let Some(target) = target {
+        headers.push(("x-amz-target", target));
+    }
     if let Some(token) = &credentials.session_token {
         headers.push(("x-amz-security-token", token.as_str()));
     }
@@ -155,7 +165,8 @@ mod tests {
             "us-east-1",
             "ssm",
             "ssm.us-east-1.amazonaws.com",
-            "AmazonSSM.GetParameter",
+            JSON_1_1,
+            Some("AmazonSSM.GetParameter"),
             body,
             "20150830T123600Z",
         );
@@ -175,7 +186,8 @@ mod tests {
             "us-east-1",
             "ssm",
             "ssm.us-east-1.amazonaws.com",
-            "AmazonSSM.GetParameter",
+            JSON_1_1,
+            Some("AmazonSSM.GetParameter"),
             body,
             "20150830T123600Z",
         );
