@@ -32,10 +32,22 @@ pub(crate) enum Store {
     Aws,
 }
 
-/// Vault settings of the `BAO_*`/`VAULT_*` pairs that say where the token goes: environment only.
-const VAULT_LOCATIONS: &[&str] = &["ADDR", "CACERT"];
+/// Vault settings of the `BAO_*`/`VAULT_*` pairs that say where the token goes or which file is
+/// sent to log in: environment only.
+const VAULT_LOCATIONS: &[&str] = &["ADDR", "CACERT", "JWT_FILE", "K8S_TOKEN_FILE"];
 /// Vault settings that may come from the files too.
-const VAULT_CREDENTIALS: &[&str] = &["TOKEN", "NAMESPACE", "ROLE_ID", "SECRET_ID"];
+const VAULT_CREDENTIALS: &[&str] = &[
+    "TOKEN",
+    "NAMESPACE",
+    "ROLE_ID",
+    "SECRET_ID",
+    "ROLE",
+    "AUTH_METHOD",
+    "AUTH_MOUNT",
+    "JWT",
+    "JWT_VARIABLE",
+    "JWT_AUDIENCE",
+];
 /// AWS settings that say where requests go or which files hold credentials: environment only.
 const AWS_LOCATIONS: &[&str] = &[
     "AWS_ENDPOINT_URL",
@@ -64,6 +76,7 @@ const AWS_CREDENTIALS: &[&str] = &[
     "AWS_CONTAINER_AUTHORIZATION_TOKEN",
     // A file may only turn instance metadata off: it is on when unset.
     "AWS_EC2_METADATA_DISABLED",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
 ];
 
 /// The store settings of one load, each under one name (`VAULT_*` for a pair), and the
@@ -94,6 +107,12 @@ impl StoreVars {
         for name in AWS_LOCATIONS {
             location(Store::Aws, &[(*name).to_owned()], name);
         }
+        // Where GitHub Actions' request token is sent, for a Vault JWT login.
+        location(
+            Store::Vault,
+            &["ACTIONS_ID_TOKEN_REQUEST_URL".to_owned()],
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+        );
         for store in [Store::Vault, Store::Aws] {
             location(store, &["HOME".to_owned()], "HOME");
         }
@@ -112,6 +131,16 @@ impl StoreVars {
             if let Some(value) = text(all, name) {
                 pairs.push(((*name).to_owned(), value));
             }
+        }
+        // The variable that holds a CI job's ID token, as GitLab CI names it for the job.
+        let named = pairs
+            .iter()
+            .find(|(name, _)| name == "VAULT_JWT_VARIABLE")
+            .map(|(_, value)| value.clone());
+        if let Some(named) = named
+            && let Some(value) = text(env, &named).or_else(|| text(all, &named))
+        {
+            pairs.push((named, value));
         }
         refused.dedup_by(|a, b| a.1 == b.1 && a.0 == b.0);
         StoreVars {

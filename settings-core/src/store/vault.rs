@@ -27,6 +27,85 @@ pub struct VaultConfig {
     pub ca_cert: Option<PathBuf>,
     /// AppRole credentials (`VAULT_ROLE_ID` and `VAULT_SECRET_ID`): a login replaces the token.
     pub approle: Option<(String, Zeroizing<String>)>,
+    /// A JWT/OIDC or Kubernetes login (`VAULT_AUTH_METHOD`, `VAULT_ROLE`, ...): used when no
+    /// token and no AppRole credentials are given.
+    pub login: Option<VaultLogin>,
+}
+
+/// A login with an identity the platform gave the program.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum VaultLogin {
+    /// `auth/<mount>/login` with `role` and a JWT (an OIDC ID token of a CI job, say).
+    Jwt {
+        /// The auth method's mount: `jwt` unless `VAULT_AUTH_MOUNT` says otherwise.
+        mount: String,
+        /// `VAULT_ROLE`.
+        role: String,
+        /// Where the JWT comes from.
+        jwt: JwtSource,
+    },
+    /// `auth/<mount>/login` with `role` and the pod's service-account token.
+    Kubernetes {
+        /// `kubernetes` unless `VAULT_AUTH_MOUNT` says otherwise.
+        mount: String,
+        /// `VAULT_ROLE`.
+        role: String,
+        /// `VAULT_K8S_TOKEN_FILE`, else the service-account token's usual path.
+        token_file: PathBuf,
+    },
+}
+
+/// Where the JWT of a [`VaultLogin::Jwt`] comes from. Read again at every login.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum JwtSource {
+    /// The token itself (`VAULT_JWT`, or the variable `VAULT_JWT_VARIABLE` names, as GitLab CI
+    /// hands a job its ID token).
+    Token(Zeroizing<String>),
+    /// A file holding it (`VAULT_JWT_FILE`).
+    File(PathBuf),
+    /// GitHub Actions: fetched from `ACTIONS_ID_TOKEN_REQUEST_URL` with
+    /// `ACTIONS_ID_TOKEN_REQUEST_TOKEN`, for `audience` (`VAULT_JWT_AUDIENCE`, default `vault`).
+    GitHubActions {
+        /// `ACTIONS_ID_TOKEN_REQUEST_URL`.
+        url: String,
+        /// `ACTIONS_ID_TOKEN_REQUEST_TOKEN`.
+        request_token: Zeroizing<String>,
+        /// The audience to ask for.
+        audience: String,
+    },
+}
+
+/// The path of a pod's service-account token.
+pub const KUBERNETES_TOKEN_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+impl std::fmt::Debug for VaultLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VaultLogin::Jwt { mount, role, jwt } => {
+                let from = match jwt {
+                    JwtSource::Token(_) => "a variable".to_owned(),
+                    JwtSource::File(path) => path.display().to_string(),
+                    JwtSource::GitHubActions { audience, .. } => {
+                        format!("GitHub Actions (audience {audience})")
+                    }
+                };
+                write!(
+                    f,
+                    "Jwt {{ mount: {mount:?}, role: {role:?}, jwt from {from} }}"
+                )
+            }
+            VaultLogin::Kubernetes {
+                mount,
+                role,
+                token_file,
+            } => write!(
+                f,
+                "Kubernetes {{ mount: {mount:?}, role: {role:?}, token_file: {token_file:?} }}"
+            ),
+        }
+    }
 }
 
 impl std::fmt::Debug for VaultConfig {
@@ -40,6 +119,7 @@ impl std::fmt::Debug for VaultConfig {
                 "approle",
                 &self.approle.as_ref().map(|(role, _)| (role, "[REDACTED]")),
             )
+            .field("login", &self.login)
             .finish()
     }
 }
@@ -54,17 +134,28 @@ impl VaultConfig {
                 .find_map(|prefix| super::config::var(source, &format!("{prefix}{name}")))
         };
         let plain = |name: &str| var(name).map(|v| v.to_string());
-        let token = var("TOKEN").or_else(|| {
+        let home_token = || {
             let home = match source.get("HOME") {
                 Some(RawValue::Text(home)) => PathBuf::from(home.as_str()),
                 _ => return None,
             };
             let text = read_text_capped(&home.join(".vault-token"), 64 * 1024).ok()??;
             Some(Zeroizing::new(text.trim().to_owned()))
-        });
+        };
         let approle = match (plain("ROLE_ID"), var("SECRET_ID")) {
             (Some(role), Some(secret)) => Some((role, secret)),
             _ => None,
+        };
+        let token = var("TOKEN");
+        let login = if token.is_none() && approle.is_none() {
+            login_from(source, &plain)
+        } else {
+            None
+        };
+        // `~/.vault-token` (what `vault login` leaves on a laptop) comes last.
+        let token = match (&token, &approle, &login) {
+            (None, None, None) => home_token(),
+            _ => token,
         };
         VaultConfig {
             addr: plain("ADDR"),
@@ -72,7 +163,54 @@ impl VaultConfig {
             namespace: plain("NAMESPACE"),
             ca_cert: plain("CACERT").map(PathBuf::from),
             approle,
+            login,
         }
+    }
+}
+
+/// The JWT or Kubernetes login the variables describe: `VAULT_AUTH_METHOD` (`jwt` or
+/// `kubernetes`) chooses; without it, a JWT source (`VAULT_JWT`, `VAULT_JWT_FILE`,
+/// `VAULT_JWT_VARIABLE`, GitHub Actions' token request variables) means JWT, and a
+/// service-account token file means Kubernetes. Both need `VAULT_ROLE`.
+fn login_from(source: &dyn Source, plain: &dyn Fn(&str) -> Option<String>) -> Option<VaultLogin> {
+    let role = plain("ROLE")?;
+    let secret = |name: &str| super::config::var(source, name);
+    let jwt = if let Some(token) = ["BAO_JWT", "VAULT_JWT"].iter().find_map(|n| secret(n)) {
+        Some(JwtSource::Token(token))
+    } else if let Some(file) = plain("JWT_FILE") {
+        Some(JwtSource::File(PathBuf::from(file)))
+    } else if let Some(token) = plain("JWT_VARIABLE").and_then(|name| secret(&name)) {
+        Some(JwtSource::Token(token))
+    } else if let (Some(url), Some(request_token)) = (
+        secret("ACTIONS_ID_TOKEN_REQUEST_URL"),
+        secret("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+    ) {
+        Some(JwtSource::GitHubActions {
+            url: url.to_string(),
+            request_token,
+            audience: plain("JWT_AUDIENCE").unwrap_or_else(|| "vault".to_owned()),
+        })
+    } else {
+        None
+    };
+    let token_file =
+        plain("K8S_TOKEN_FILE").map_or_else(|| PathBuf::from(KUBERNETES_TOKEN_FILE), PathBuf::from);
+    let method = plain("AUTH_METHOD").map(|m| m.to_ascii_lowercase());
+    let kubernetes = || VaultLogin::Kubernetes {
+        mount: plain("AUTH_MOUNT").unwrap_or_else(|| "kubernetes".to_owned()),
+        role: role.clone(),
+        token_file: token_file.clone(),
+    };
+    let with_jwt = |jwt: JwtSource| VaultLogin::Jwt {
+        mount: plain("AUTH_MOUNT").unwrap_or_else(|| "jwt".to_owned()),
+        role: role.clone(),
+        jwt,
+    };
+    match (method.as_deref(), jwt) {
+        (Some("kubernetes"), _) => Some(kubernetes()),
+        (Some("jwt") | None, Some(jwt)) => Some(with_jwt(jwt)),
+        (None, None) if token_file.is_file() => Some(kubernetes()),
+        _ => None,
     }
 }
 
@@ -84,9 +222,9 @@ pub(crate) struct Vault {
     token: Mutex<Zeroizing<String>>,
     /// True when the token came from our own login: it is revoked when the client is dropped.
     owns_token: bool,
-    /// The AppRole credentials of our own login, kept to log in again when the token can no
-    /// longer be renewed (for a client that lives as long as a watch).
-    approle: Option<(String, Zeroizing<String>)>,
+    /// How our own login was made (AppRole, JWT, Kubernetes), kept to log in again when the
+    /// token can no longer be renewed (for a client that lives as long as a watch).
+    relogin: Option<Relogin>,
     /// The mounts seen so far: prefix (`secret/`) and KV version. One lookup per mount.
     mounts: Mutex<Vec<(String, u8)>>,
     /// Secrets read with a lease, by path.
@@ -160,6 +298,13 @@ pub(crate) struct Upkeep {
     pub(crate) problems: Vec<String>,
 }
 
+/// A login to make again.
+#[derive(Clone)]
+enum Relogin {
+    AppRole(String, Zeroizing<String>),
+    Identity(VaultLogin),
+}
+
 /// The keys and values of one secret.
 type SecretData = HashMap<String, Zeroizing<String>>;
 
@@ -182,20 +327,25 @@ impl Vault {
             namespace: config.namespace.clone(),
             token: Mutex::new(Zeroizing::new(String::new())),
             owns_token: false,
-            approle: None,
+            relogin: None,
             mounts: Mutex::new(Vec::new()),
             leases: Mutex::new(Leases::default()),
             life: Mutex::new(None),
         };
-        match (&config.approle, &config.token) {
-            (Some((role, secret)), _) => {
+        match (&config.approle, &config.token, &config.login) {
+            (Some((role, secret)), _, _) => {
                 *vault.lock_token() = vault.approle_login(role, secret)?;
                 vault.owns_token = true;
-                vault.approle = Some((role.clone(), secret.clone()));
+                vault.relogin = Some(Relogin::AppRole(role.clone(), secret.clone()));
             }
-            (None, Some(token)) => *vault.lock_token() = token.clone(),
-            (None, None) => {
-                return Err("vault: no token; set VAULT_TOKEN, write ~/.vault-token, or set VAULT_ROLE_ID and VAULT_SECRET_ID for AppRole".to_owned());
+            (None, Some(token), _) => *vault.lock_token() = token.clone(),
+            (None, None, Some(login)) => {
+                *vault.lock_token() = vault.identity_login(login)?;
+                vault.owns_token = true;
+                vault.relogin = Some(Relogin::Identity(login.clone()));
+            }
+            (None, None, None) => {
+                return Err("vault: no token; set VAULT_TOKEN, write ~/.vault-token, set VAULT_ROLE_ID and VAULT_SECRET_ID for AppRole, or VAULT_ROLE with a JWT (VAULT_JWT, VAULT_JWT_FILE, GitHub Actions' id-token permission) or a Kubernetes service-account token".to_owned());
             }
         }
         Ok(vault)
@@ -243,6 +393,110 @@ impl Vault {
                 "vault AppRole login: {}",
                 status_text(status, &reply)
             )),
+        }
+    }
+
+    /// A JWT/OIDC or Kubernetes login: `auth/<mount>/login` with the role and the token.
+    fn identity_login(&self, login: &VaultLogin) -> Result<Zeroizing<String>, Failure> {
+        let (kind, mount, role, jwt) = match login {
+            VaultLogin::Jwt { mount, role, jwt } => ("JWT", mount, role, self.jwt_of(jwt)?),
+            VaultLogin::Kubernetes {
+                mount,
+                role,
+                token_file,
+            } => {
+                let token = read_text_capped(token_file, 64 * 1024)
+                    .map_err(|e| {
+                        format!(
+                            "vault Kubernetes login: the service-account token {}: {e}",
+                            token_file.display()
+                        )
+                    })?
+                    .ok_or("vault Kubernetes login: the service-account token is not UTF-8")?;
+                (
+                    "Kubernetes",
+                    mount,
+                    role,
+                    Zeroizing::new(token.trim().to_owned()),
+                )
+            }
+        };
+        let what = format!("vault {kind} login (auth/{mount}, role {role})");
+        let jwt_json = Zeroizing::new(Value::from(jwt.as_str()).to_string());
+        let role_json = Value::from(role.as_str()).to_string();
+        let body = crate::wiped::concat(&["{\"role\":", &role_json, ",\"jwt\":", &jwt_json, "}"]);
+        let route = format!("auth/{}/login", encode(mount.trim_matches('/'), true));
+        let reply = self
+            .send("POST", &route, body.as_bytes(), false)
+            .map_err(|err| format!("{what}: {err}"))?;
+        match reply.status {
+            200 => {
+                let mut json: Value = parse(&reply.body).map_err(|e| format!("{what}: {e}"))?;
+                let token = match json.pointer_mut("/auth/client_token") {
+                    Some(Value::String(token)) => Some(Zeroizing::new(std::mem::take(token))),
+                    _ => None,
+                };
+                crate::wiped::wipe_json(&mut json);
+                token.ok_or_else(|| format!("{what}: the answer holds no token"))
+            }
+            400 | 403 => Err(format!("{what}: {}", login_refusal(&reply))),
+            status => Err(format!("{what}: {}", status_text(status, &reply))),
+        }
+    }
+
+    /// The JWT of a login, read (or fetched, in GitHub Actions) now.
+    fn jwt_of(&self, source: &JwtSource) -> Result<Zeroizing<String>, Failure> {
+        match source {
+            JwtSource::Token(token) => Ok(token.clone()),
+            JwtSource::File(path) => read_text_capped(path, 64 * 1024)
+                .map_err(|e| format!("vault JWT login: the token file {}: {e}", path.display()))?
+                .map(|text| Zeroizing::new(text.trim().to_owned()))
+                .ok_or_else(|| "vault JWT login: the token file is not UTF-8".to_owned()),
+            JwtSource::GitHubActions {
+                url,
+                request_token,
+                audience,
+            } => {
+                let base = check_token_url(url)?;
+                let separator = if base.contains('?') { '&' } else { '?' };
+                let request = Request {
+                    method: "GET",
+                    url: format!("{base}{separator}audience={}", encode(audience, false)),
+                    headers: vec![(
+                        "Authorization".to_owned(),
+                        crate::wiped::concat(&["Bearer ", request_token]),
+                    )],
+                    body: Zeroizing::new(Vec::new()),
+                };
+                let reply = self
+                    .http
+                    .send(&request, |reply| match reply.status {
+                        429 | 500..=599 => Verdict::Retry,
+                        _ => Verdict::Done,
+                    })
+                    .map_err(|f| {
+                        format!(
+                            "vault JWT login: GitHub's ID token: {}",
+                            f.describe(
+                                "ACTIONS_ID_TOKEN_REQUEST_URL",
+                                "check the job's `permissions: id-token: write`"
+                            )
+                        )
+                    })?;
+                if reply.status != 200 {
+                    return Err(format!(
+                        "vault JWT login: GitHub refused the ID token request (HTTP {}): check the job's `permissions: id-token: write`",
+                        reply.status
+                    ));
+                }
+                let mut json: Value = parse(&reply.body)?;
+                let token = match json.get_mut("value") {
+                    Some(Value::String(value)) => Some(Zeroizing::new(std::mem::take(value))),
+                    _ => None,
+                };
+                crate::wiped::wipe_json(&mut json);
+                token.ok_or_else(|| "vault JWT login: GitHub's answer holds no token".to_owned())
+            }
         }
     }
 
@@ -548,7 +802,7 @@ impl Vault {
             Err("the token is not renewable".to_owned())
         };
         match renewed {
-            Ok(granted) if granted >= life.ttl.mul_f64(0.5) || self.approle.is_none() => {
+            Ok(granted) if granted >= life.ttl.mul_f64(0.5) || self.relogin.is_none() => {
                 *self.lock_life() = Some(TokenLife {
                     since: Instant::now(),
                     ttl: granted,
@@ -562,9 +816,12 @@ impl Vault {
                 }
                 Ok(())
             }
-            _ => match &self.approle {
-                Some((role, secret)) => {
-                    let token = self.approle_login(role, secret)?;
+            _ => match &self.relogin {
+                Some(relogin) => {
+                    let token = match relogin {
+                        Relogin::AppRole(role, secret) => self.approle_login(role, secret)?,
+                        Relogin::Identity(login) => self.identity_login(login)?,
+                    };
                     let old = std::mem::replace(&mut *self.lock_token(), token);
                     let _ = self.revoke_token(&old);
                     let life = self.lookup_self()?;
@@ -742,6 +999,68 @@ impl Drop for Vault {
             let _ = self.send("POST", "auth/token/revoke-self", &[], true);
         }
     }
+}
+
+/// Why Vault refused a JWT or Kubernetes login, in our words: the server's own text is read to
+/// recognise the reason, never shown (it may quote the token's claims).
+fn login_refusal(reply: &Reply) -> String {
+    let errors = serde_json::from_str::<Value>(&reply.body)
+        .ok()
+        .and_then(|json| {
+            let errors = json.get("errors")?.as_array()?;
+            Some(
+                errors
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .to_ascii_lowercase(),
+            )
+        })
+        .unwrap_or_default();
+    if errors.contains("audience") || errors.contains("aud claim") {
+        "refused: the token's audience (aud) is not one the role accepts (bound_audiences)"
+            .to_owned()
+    } else if errors.contains("expired") || errors.contains("exp claim") {
+        "refused: the token has expired; ask for a fresh one".to_owned()
+    } else if errors.contains("role")
+        && (errors.contains("not found") || errors.contains("could not be found"))
+    {
+        "refused: no such role; check VAULT_ROLE".to_owned()
+    } else if errors.contains("issuer") || errors.contains("iss claim") {
+        "refused: the token's issuer (iss) is not the one configured (bound_issuer)".to_owned()
+    } else if errors.contains("signature") || errors.contains("verify") {
+        "refused: the token's signature does not verify against the configured keys".to_owned()
+    } else if errors.contains("bound")
+        || errors.contains("not authorized")
+        || errors.contains("claim")
+    {
+        "refused: the token's claims do not match the role's bounds".to_owned()
+    } else {
+        format!("refused ({}): check the role and the token", reply.status)
+    }
+}
+
+/// The GitHub Actions token request URL: `https://`, or `http://` to loopback (a stand-in).
+fn check_token_url(url: &str) -> Result<String, Failure> {
+    let url = url.trim();
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or("vault JWT login: ACTIONS_ID_TOKEN_REQUEST_URL is not a URL")?;
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+    let loopback = host == "localhost"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if authority.contains('@') || !(scheme == "https" || (scheme == "http" && loopback)) {
+        return Err(
+            "vault JWT login: ACTIONS_ID_TOKEN_REQUEST_URL must be https (or http to loopback)"
+                .to_owned(),
+        );
+    }
+    Ok(url.to_owned())
 }
 
 fn guess_mount(path: &str) -> (String, u8) {
