@@ -348,3 +348,62 @@ fn a_wrong_container_token_is_refused_and_named_without_the_token() {
     assert!(text.contains("container credentials: HTTP 401"), "{text}");
     assert!(!text.contains("a-wrong-t0ken"), "{text}");
 }
+
+#[test]
+fn a_profile_role_can_take_its_source_from_the_environment_or_a_token_file() {
+    let home = TempDir::new("id-source");
+    let token = home.write(
+        "irsa-token",
+        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJwb2QifQ.c2ln\n",
+    );
+    home.write(
+        ".aws/config",
+        format!(
+            "[profile from-env]\nrole_arn = arn:aws:iam::123456789012:role/env\ncredential_source = Environment\n\
+             [profile from-file]\nrole_arn = arn:aws:iam::123456789012:role/pod\nweb_identity_token_file = {}\n\
+             [profile wrong]\nrole_arn = arn:aws:iam::123456789012:role/x\ncredential_source = Somewhere\n",
+            token.display()
+        ),
+    );
+    let sts = Proxy::start(MOTO);
+    let reference = parameter("via-profile-source");
+    let env = load(
+        &home,
+        &reference,
+        &[
+            ("AWS_PROFILE", "from-env".to_owned()),
+            ("AWS_ACCESS_KEY_ID", "AKIDENV".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "env-secret".to_owned()),
+            ("AWS_ENDPOINT_URL_STS", sts.url()),
+        ],
+    );
+    // Keys in the environment come first in the chain: the profile's role is not assumed.
+    assert_eq!(env.unwrap().api_key.expose_secret(), "via-profile-source");
+    assert_eq!(sts.requests(), 0);
+    let file = load(
+        &home,
+        &reference,
+        &[
+            ("AWS_PROFILE", "from-file".to_owned()),
+            ("AWS_ENDPOINT_URL_STS", sts.url()),
+            off(),
+        ],
+    );
+    assert_eq!(file.unwrap().api_key.expose_secret(), "via-profile-source");
+    assert_eq!(
+        sts.requests(),
+        1,
+        "one AssumeRoleWithWebIdentity for the profile's token file"
+    );
+    let err = load(
+        &home,
+        &reference,
+        &[("AWS_PROFILE", "wrong".to_owned()), off()],
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("credential_source must be Environment, Ec2InstanceMetadata or EcsContainer"),
+        "{err}"
+    );
+}
