@@ -7,7 +7,7 @@ use proc_macro2::Span;
 use syn::LitStr;
 
 use crate::ast::{Container, Field, Kind};
-use crate::attr::FieldAttrs;
+use crate::attr::{DefaultAttr, FieldAttrs};
 use crate::errors::Errors;
 use crate::ty::Shape;
 
@@ -33,6 +33,7 @@ pub fn check(container: &Container<'_>, errors: &mut Errors) {
 fn check_field(field: &Field<'_>, errors: &mut Errors) {
     let attrs = &field.attrs;
     check_combinations(attrs, errors);
+    check_hardcoded_secret(field, errors);
     if let Some(env) = &attrs.env {
         validate_name(&env.value, "variable name", errors);
     }
@@ -67,6 +68,37 @@ fn check_field(field: &Field<'_>, errors: &mut Errors) {
             }
         }
         _ => {}
+    }
+}
+
+/// A secret field's default written as a string that holds a secret of a known format (an AWS
+/// key, a GitHub token...): a hardcoded secret, refused at the literal.
+fn check_hardcoded_secret(field: &Field<'_>, errors: &mut Errors) {
+    if !field.secret {
+        return;
+    }
+    let Some(default) = &field.attrs.default else {
+        return;
+    };
+    let literal = match &default.value {
+        DefaultAttr::Parsed(text) => Some(text.clone()),
+        DefaultAttr::Expr(syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(text),
+            ..
+        })) => Some(text.clone()),
+        _ => None,
+    };
+    let Some(literal) = literal else {
+        return;
+    };
+    if let Some(found) = crate::known_secrets::find_all(&literal.value()).first() {
+        errors.spanned(
+            &literal,
+            format!(
+                "a secret default is a hardcoded secret ({}): set it in the environment, a secret file or a secret store instead",
+                found.rule.description
+            ),
+        );
     }
 }
 

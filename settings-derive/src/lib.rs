@@ -10,6 +10,7 @@ mod attr;
 mod check;
 mod errors;
 mod expand;
+mod known_secrets;
 mod symbol;
 mod ty;
 
