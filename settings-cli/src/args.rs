@@ -101,6 +101,34 @@ pub enum Command {
         #[arg(last = true, required = true, num_args = 1.., value_name = "COMMAND")]
         command: Vec<String>,
     },
+    /// Find secrets before they leak: in the files (git's, .gitignore respected, or any
+    /// directory), in the staged changes, or in every commit reachable from HEAD.
+    ///
+    /// Findings are printed as `file:line:column rule masked` (a short prefix and the length,
+    /// never the value). Exits 1 when there are findings not in the baseline. A line holding
+    /// `settings-scan:allow` is accepted as it is.
+    Scan {
+        /// Files or directories (default: the current directory).
+        paths: Vec<PathBuf>,
+        /// Only the changes about to be committed.
+        #[arg(long, conflicts_with = "history")]
+        staged: bool,
+        /// Every commit reachable from HEAD: a secret deleted later is still leaked.
+        #[arg(long)]
+        history: bool,
+        /// `json`, or `sarif` (SARIF 2.1.0, for GitHub code scanning).
+        #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
+        format: ScanFormat,
+        /// The baseline of accepted findings (default: .settings-scan-baseline.json at the top).
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
+        /// Accept every current finding: write them (fingerprints, never values) to the baseline.
+        #[arg(long)]
+        update_baseline: bool,
+        /// Add a git pre-commit hook that runs `settings scan --staged`.
+        #[arg(long, conflicts_with_all = ["staged", "history", "update_baseline"])]
+        install_hook: bool,
+    },
     /// Print a completion script for a shell: `settings completions bash > /etc/bash_completion.d/settings`.
     Completions {
         /// The shell.
@@ -116,6 +144,18 @@ pub enum Shell {
     Bash,
     Zsh,
     Fish,
+}
+
+/// How `scan` prints.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    /// `file:line:column rule masked`.
+    #[default]
+    Text,
+    /// A JSON array of findings.
+    Json,
+    /// SARIF 2.1.0.
+    Sarif,
 }
 
 /// How `check` and `list` print.

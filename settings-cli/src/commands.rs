@@ -33,6 +33,23 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Exec {
             cascade, command, ..
         } => exec(&cascade, &command),
+        Command::Scan {
+            paths,
+            staged,
+            history,
+            format,
+            baseline,
+            update_baseline,
+            install_hook,
+        } => crate::scan::run(&crate::scan::Options {
+            paths,
+            staged,
+            history,
+            format,
+            baseline,
+            update_baseline,
+            install_hook,
+        }),
         Command::Completions { shell } => completions(shell),
         Command::Man => man(),
     }

@@ -5,6 +5,7 @@ mod args;
 mod commands;
 mod get;
 mod inject;
+mod scan;
 #[cfg(unix)]
 mod supervise;
 

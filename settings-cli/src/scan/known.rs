@@ -1,0 +1,1 @@
+../../../settings-derive/src/known_secrets.rs
