@@ -19,6 +19,19 @@ fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Waits (at most two seconds) until `watch_threads()` is `expected`: a thread takes its name
+/// once it runs, and the kernel may still list a thread for a moment after it was joined.
+fn settle(expected: usize) -> usize {
+    let end = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let now = watch_threads();
+        if now == expected || std::time::Instant::now() > end {
+            return now;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Threads of this process named `settings-watch`.
 fn watch_threads() -> usize {
     std::fs::read_dir("/proc/self/task")
@@ -218,7 +231,7 @@ fn the_first_load_fails_as_load_does() {
     let watched = loader(&dir).watch::<Service>().unwrap_err();
     let loaded = loader(&dir).load::<Service>().unwrap_err();
     assert_eq!(watched.to_string(), loaded.to_string());
-    assert_eq!(watch_threads(), 0);
+    assert_eq!(settle(0), 0);
 }
 
 #[test]
@@ -226,7 +239,7 @@ fn dropping_the_watch_ends_its_thread() {
     let _serial = serial();
     let dir = TempDir::new("watch-drop");
     dir.write(".env", "NAME=one\nPORT=8080\nAPI_KEY=k1\n");
-    let before = watch_threads();
+    let before = settle(0);
     let watches: Vec<Watch<Service>> = (0..3)
         .map(|_| {
             loader(&dir)
@@ -235,12 +248,10 @@ fn dropping_the_watch_ends_its_thread() {
                 .unwrap()
         })
         .collect();
-    // A thread takes its name once it runs, which may be a moment after `watch` returns.
-    let started = wait_until(|| (watch_threads() == before + 3).then_some(()));
-    assert!(started.is_some(), "{} threads", watch_threads());
+    assert_eq!(settle(before + 3), before + 3);
     drop(watches);
-    // `drop` joins the thread: it is gone when drop returns, not some time later.
-    assert_eq!(watch_threads(), before);
+    // `drop` joins the threads: they are gone (the kernel may list one for a moment longer).
+    assert_eq!(settle(before), before);
 }
 
 /// Polls `f` until it gives something, for at most `WAIT`.
@@ -279,7 +290,7 @@ mod stores {
     use super::common::TempDir;
     use super::proxy::Proxy;
     use super::seed::*;
-    use super::{WAIT, serial, wait_until, watch_threads};
+    use super::{WAIT, serial, settle, wait_until};
 
     /// Two secrets that rotate together: a username and its password, say.
     #[derive(Settings)]
@@ -481,7 +492,7 @@ mod stores {
             ("A", format!("vault:secret/{path}#A")),
             ("B", format!("vault:secret/{path}#B")),
         ];
-        let threads_before = watch_threads();
+        let threads_before = settle(0);
         let watch: Arc<Watch<Pair>> = Arc::new(
             store_loader(&dir, &proxy.url(), &refs)
                 .refresh_every(Duration::from_millis(20))
@@ -529,9 +540,9 @@ mod stores {
         assert_eq!(pair(&watch), ("300-a".into(), "300-b".into()));
         let grown = rss().saturating_sub(rss_after_warmup);
         assert!(grown < 8 << 20, "resident memory grew by {grown} bytes");
-        assert_eq!(watch_threads(), threads_before + 1);
+        assert_eq!(settle(threads_before + 1), threads_before + 1);
         drop(Arc::into_inner(watch).expect("the only owner"));
-        assert_eq!(watch_threads(), threads_before);
+        assert_eq!(settle(threads_before), threads_before);
     }
 
     /// Resident memory of this process, in bytes.
