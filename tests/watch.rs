@@ -204,11 +204,7 @@ fn refresh_now_reads_again_when_nothing_is_polled() {
         .poll_files_every(Duration::ZERO)
         .watch()
         .unwrap();
-    assert_eq!(
-        watch_threads(),
-        0,
-        "nothing to poll, no interval: no thread"
-    );
+    assert_eq!(settle(0), 0, "nothing to poll, no interval: no thread");
     dir.write(".env", "NAME=two\nPORT=8080\nAPI_KEY=k1\n");
     assert!(watch.wait_for_change(Duration::from_millis(300)).is_none());
     assert_eq!(watch.get().name, "one");
