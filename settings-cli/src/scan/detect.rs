@@ -162,15 +162,15 @@ fn assigned_secrets(text: &str, hits: &mut Vec<Hit>) {
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let lower = line.to_ascii_lowercase();
-        if SECRET_WORDS.iter().any(|w| lower.contains(w)) {
-            if let Some((start, end)) = assignment(line) {
-                hits.push(Hit {
-                    rule: ASSIGNED_SECRET.0,
-                    description: ASSIGNED_SECRET.1,
-                    start: offset + start,
-                    end: offset + end,
-                });
-            }
+        if SECRET_WORDS.iter().any(|w| lower.contains(w))
+            && let Some((start, end)) = assignment(line)
+        {
+            hits.push(Hit {
+                rule: ASSIGNED_SECRET.0,
+                description: ASSIGNED_SECRET.1,
+                start: offset + start,
+                end: offset + end,
+            });
         }
         offset += line.len();
     }
