@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
 # `settings scan` side by side with detect-secrets (PyPI) and secretlint (npm), on the same trees:
 #   1. the planted corpus of settings-cli/tests/scan.rs (recall, false positives);
-#   2. real code nobody here wrote: the crates in the local cargo registry (wall time, throughput,
-#      findings per rule).
+#   2. real code nobody here wrote: a copy of the first CRATES (default 30) crates of the local cargo
+#      registry (wall time, throughput, findings per rule). The whole registry takes secretlint
+#      and detect-secrets tens of minutes; pass a directory to scan another tree instead.
 # Installs the two tools into target/scan-compare on first use (needs pip and npm). Prints a
-# Markdown table for the README. Usage: scripts/scan-compare.sh [TREE]
+# Markdown table for the README. Usage: [CRATES=n] scripts/scan-compare.sh [TREE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=target/scan-compare
-REAL=${1:-$HOME/.cargo/registry/src}
 mkdir -p "$WORK"
+if [ -n "${1:-}" ]; then
+  REAL=$1
+else
+  REAL=$WORK/real
+  if [ ! -d "$REAL" ]; then
+    mkdir -p "$REAL"
+    ls -d "$HOME"/.cargo/registry/src/*/*/ | grep -v '/settings-' | sort | head -n "${CRATES:-30}" \
+      | while read -r crate; do cp -r "$crate" "$REAL/"; done
+  fi
+fi
 
 if [ ! -x "$WORK/venv/bin/detect-secrets" ]; then
   python3 -m venv "$WORK/venv"
@@ -27,7 +37,8 @@ SECRETLINT=$PWD/$WORK/npm/node_modules/.bin/secretlint
 SECRETLINTRC=$PWD/$WORK/npm/.secretlintrc.json
 
 rm -rf "$WORK/planted" && mkdir -p "$WORK/planted"
-SCAN_CORPUS=$PWD/$WORK/planted cargo test -q -p settings-cli --test scan -- --ignored write_planted_corpus >/dev/null
+SCAN_CORPUS=$PWD/$WORK/planted SCAN_MANIFEST=$PWD/$WORK/planted.json \
+  cargo test -q -p settings-cli --test scan -- --ignored write_planted_corpus >/dev/null
 
 # Each tool writes its findings as JSON; the timings are wall time of one run.
 run() { # name tree out
@@ -81,7 +92,7 @@ def places(tool, data):
                 out.append((item["filePath"], m.get("loc", {}).get("start", {}).get("line", m.get("line", 0)), m.get("ruleId", "?")))
     return out
 
-manifest = {(p["file"], p["line"]) for p in json.load(open(os.path.join(work, "planted", "planted.json")))}
+manifest = {(p["file"], p["line"]) for p in json.load(open(os.path.join(work, "planted.json")))}
 root = os.path.abspath(os.path.join(work, "planted"))
 print("| tool | planted: found (recall) | planted: other findings | real code: wall time | throughput | findings |")
 print("|---|---|---|---|---|---|")

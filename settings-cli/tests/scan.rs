@@ -241,7 +241,8 @@ fn every_planted_secret_is_found_and_no_look_alike_is() {
     );
 }
 
-/// For `scripts/scan-compare.sh`: writes the planted corpus to `$SCAN_CORPUS` with its manifest.
+/// For `scripts/scan-compare.sh`: writes the planted corpus to `$SCAN_CORPUS`, and where its
+/// secrets are to `$SCAN_MANIFEST` (outside the corpus, so that no tool scans it).
 #[test]
 #[ignore = "run by scripts/scan-compare.sh"]
 fn write_planted_corpus() {
@@ -253,7 +254,8 @@ fn write_planted_corpus() {
         .iter()
         .map(|(file, line, rule)| serde_json::json!({ "file": file, "line": line, "rule": rule }))
         .collect();
-    std::fs::write(dir.join("planted.json"), Value::Array(manifest).to_string()).unwrap();
+    let manifest_path = std::env::var("SCAN_MANIFEST").expect("SCAN_MANIFEST names a file");
+    std::fs::write(manifest_path, Value::Array(manifest).to_string()).unwrap();
 }
 
 #[test]

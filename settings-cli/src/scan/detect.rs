@@ -152,7 +152,6 @@ const SECRET_WORDS: &[&str] = &[
     "passwd",
     "pwd",
     "credential",
-    "auth",
 ];
 
 /// High-entropy literals assigned to such names, in the assignment forms of Python, Rust,
@@ -249,6 +248,12 @@ fn assignment(line: &str) -> Option<(usize, usize)> {
     {
         value_start += 1;
     }
+    // A string prefix: Rust's r"..." and b"...", Python's r"..." and f"...".
+    if matches!(bytes.get(value_start), Some(b'r' | b'b' | b'f'))
+        && matches!(bytes.get(value_start + 1), Some(b'"' | b'\''))
+    {
+        value_start += 1;
+    }
     let (start, end) = match bytes.get(value_start) {
         Some(&q @ (b'"' | b'\'' | b'`')) => {
             let start = value_start + 1;
@@ -261,6 +266,16 @@ fn assignment(line: &str) -> Option<(usize, usize)> {
                 + line[start..]
                     .find(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '#' | ')' | '}'))
                     .unwrap_or(line.len() - start);
+            // Unquoted in code, a value is a name: `_bindgen_ty_7::TOKEN`, `self.api_key`.
+            let value = &line[start..end];
+            let path = value.contains("::")
+                || (value.contains('.')
+                    && value
+                        .bytes()
+                        .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.'));
+            if path {
+                return None;
+            }
             (start, end)
         }
         None => return None,
@@ -291,7 +306,8 @@ pub fn looks_secret(value: &str) -> bool {
     if reference || known::is_placeholder(value) || value.contains('$') || value.contains('(') {
         return false;
     }
-    if value.contains(char::is_whitespace) {
+    // Secrets hold no blanks and no backslashes (a Windows path, an escape sequence).
+    if value.contains(char::is_whitespace) || value.contains('\\') {
         return false;
     }
     let digits = value.bytes().any(|c| c.is_ascii_digit());
@@ -359,6 +375,10 @@ mod tests {
             "checksum_key = \"d41d8cd98f00b204e9800998ecf8427e\"",
             "password = \"\"",
             "if password == \"q8Zt3Lx9Vb2Nm7Kp4Rw1Yc6\" {",
+            "pub const IFLA_INET6_TOKEN: _bindgen_ty_7 = _bindgen_ty_7::IFLA_INET6_TOKEN;",
+            "let key = r\"SOFTWARE\\WOW6432Node\\Microsoft\\VisualStudio\\SxS\\VS7\";",
+            "let authority_str = \"[fe80::1:2:3:4%25eth0]\";",
+            "api_key = self.config.api_key2",
             "DATABASE_URL=postgres://etl:${DB_PASSWORD}@db/app",
             "url = \"postgres://user:password@localhost/db\"",
             "api_key = \"q8Zt3Lx9Vb2Nm7Kp4Rw1Yc6\" # settings-scan:allow",
