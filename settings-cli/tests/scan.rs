@@ -454,3 +454,60 @@ fn the_hook_refuses_a_commit_that_adds_a_key() {
     let log = String::from_utf8_lossy(&git(dir.path(), &["log", "--oneline"]).stdout).to_string();
     assert_eq!(log.lines().count(), 1, "{log}");
 }
+
+#[test]
+fn every_secret_ever_committed_is_found_in_history() {
+    let dir = repository("scan-history-planted");
+    let mut random = Random(0x0dd_ba11_cafe_f00d);
+    let mut planted: BTreeSet<(String, usize, &'static str)> = BTreeSet::new();
+    // Five commits, each adding a file of every format in one language; then one removing all.
+    for (c, language) in ["py", "ts", "yaml", "toml", "env"].iter().enumerate() {
+        let name = format!("commit{c}.{language}");
+        let mut text = String::new();
+        for (i, (rule, value)) in secrets(&mut random).into_iter().enumerate() {
+            text.push_str(&line(language, rule, &value, i));
+            planted.insert((name.clone(), i + 1, rule));
+        }
+        dir.write(&name, text);
+        git(dir.path(), &["add", "."]);
+        assert!(
+            git(dir.path(), &["commit", "-qm", &format!("commit {c}")])
+                .status
+                .success()
+        );
+    }
+    git(
+        dir.path(),
+        &[
+            "rm",
+            "-q",
+            "commit0.py",
+            "commit1.ts",
+            "commit2.yaml",
+            "commit3.toml",
+            "commit4.env",
+        ],
+    );
+    git(dir.path(), &["commit", "-qm", "remove them all"]);
+    assert!(
+        scan(dir.path(), &[]).status.success(),
+        "nothing is left in the files"
+    );
+    let output = scan(dir.path(), &["--history", "--format", "json"]);
+    let found: BTreeSet<(String, usize, String)> = json(&output)
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_owned(),
+                f["line"].as_u64().unwrap() as usize,
+                f["rule"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let missed: Vec<_> = planted
+        .iter()
+        .filter(|(file, line, rule)| !found.contains(&(file.clone(), *line, (*rule).to_owned())))
+        .collect();
+    assert!(planted.len() >= 100, "{}", planted.len());
+    assert!(missed.is_empty(), "missed in history: {missed:?}");
+}

@@ -18,6 +18,7 @@ pub struct Hit {
 
 /// The rules that are not prefixes: their names and descriptions.
 pub const URL_PASSWORD: (&str, &str) = ("url-password", "URL with a password");
+pub const AWS_SECRET_KEY: (&str, &str) = ("aws-secret-access-key", "AWS secret access key");
 pub const ASSIGNED_SECRET: (&str, &str) = (
     "assigned-secret",
     "high-entropy literal assigned to a key, token, secret or password",
@@ -164,9 +165,18 @@ fn assigned_secrets(text: &str, hits: &mut Vec<Hit>) {
         if SECRET_WORDS.iter().any(|w| lower.contains(w))
             && let Some((start, end)) = assignment(line)
         {
+            // An AWS secret key has no prefix: 40 characters of base64, under an AWS name.
+            let value = &line[start..end];
+            let aws = lower.contains("aws")
+                && lower.contains("secret")
+                && value.len() == 40
+                && value
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'/' || c == b'+');
+            let (rule, description) = if aws { AWS_SECRET_KEY } else { ASSIGNED_SECRET };
             hits.push(Hit {
-                rule: ASSIGNED_SECRET.0,
-                description: ASSIGNED_SECRET.1,
+                rule,
+                description,
                 start: offset + start,
                 end: offset + end,
             });
@@ -385,6 +395,20 @@ mod tests {
         ] {
             assert!(rules(line).is_empty(), "{line}: {:?}", rules(line));
         }
+    }
+
+    #[test]
+    fn an_aws_secret_key_is_named_as_such() {
+        for line in [
+            "aws_secret_access_key = 9xK2mP7vQ4rT1wZ8yB3nC6dF0gH5jL2kM4pR7sT1",
+            "AWS_SECRET_ACCESS_KEY=9xK2mP7vQ4rT1wZ8yB3nC6dF0gH5jL2kM4pR7sT1",
+            "  \"awsSecretKey\": \"9xK2mP7vQ4rT1wZ8yB3nC6dF0gH5jL2kM4pR/+T1\"",
+        ] {
+            assert_eq!(rules(line), ["aws-secret-access-key"], "{line}");
+        }
+        assert!(
+            rules("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY").is_empty()
+        );
     }
 
     #[test]

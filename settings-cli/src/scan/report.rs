@@ -53,6 +53,7 @@ fn rules() -> Vec<(&'static str, &'static str)> {
         .map(|rule| (rule.id, rule.description))
         .collect();
     rules.push(detect::URL_PASSWORD);
+    rules.push(detect::AWS_SECRET_KEY);
     rules.push(detect::ASSIGNED_SECRET);
     rules
 }
