@@ -177,13 +177,29 @@ fn load(reference: &str, vars: &[(&str, String)]) -> Result<App, settings::Error
         .load()
 }
 
-fn tokens() -> usize {
+/// The tests of this file make tokens, and one counts them: one test at a time.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The accessors of every token OpenBao holds. Tokens of earlier tests may expire meanwhile, so
+/// a test compares which accessors are new, not how many there are.
+fn tokens() -> std::collections::HashSet<String> {
     let (_, answer) = vault("GET", "auth/token/accessors?list=true", None);
-    answer["data"]["keys"].as_array().map_or(0, Vec::len)
+    answer["data"]["keys"]
+        .as_array()
+        .map(|keys| {
+            keys.iter()
+                .filter_map(|k| k.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[test]
 fn a_jwt_login_reads_and_its_token_is_revoked_after_the_load() {
+    let _serial = serial();
     let reference = jwt_engine();
     let token = jwt(claims(AUDIENCE, 300));
     let before = tokens();
@@ -223,6 +239,7 @@ fn a_jwt_login_reads_and_its_token_is_revoked_after_the_load() {
 
 #[test]
 fn refused_jwt_logins_say_why_without_the_token() {
+    let _serial = serial();
     let reference = jwt_engine();
     let cases = [
         (
@@ -292,6 +309,7 @@ fn github_standin(request_token: &'static str, jwt: String) -> (String, Arc<Atom
 
 #[test]
 fn in_github_actions_the_id_token_is_fetched_for_the_audience() {
+    let _serial = serial();
     let reference = jwt_engine();
     let (url, served) = github_standin("gh-request-token", jwt(claims(AUDIENCE, 300)));
     let app = load(
@@ -387,6 +405,7 @@ fn tokenreview_standin(valid: String) -> (String, Arc<AtomicUsize>) {
 
 #[test]
 fn a_pod_logs_in_with_its_service_account_token() {
+    let _serial = serial();
     require(VAULT, "OpenBao (bao server -dev)");
     let path = unique("k8s");
     vault_put(&path, json!({ "K": "via-kubernetes" }));
@@ -509,6 +528,7 @@ fn a_pod_logs_in_with_its_service_account_token() {
 
 #[test]
 fn a_file_cannot_name_the_token_file_a_login_sends() {
+    let _serial = serial();
     let dir = TempDir::new("login-trust");
     dir.write(
         ".env",
@@ -534,6 +554,7 @@ fn a_file_cannot_name_the_token_file_a_login_sends() {
 #[cfg(feature = "watch")]
 #[test]
 fn a_watch_logs_in_again_when_its_jwt_login_token_reaches_its_maximum() {
+    let _serial = serial();
     let reference = jwt_engine();
     let (status, answer) = vault(
         "POST",
