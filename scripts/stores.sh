@@ -28,12 +28,17 @@ PG_PORT=15432
 PG_PASSWORD=postgres-test
 
 pg_install() {
-  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-    echo "installing postgresql from Debian's packages"
+  # The login tests sign JWTs with the openssl command; the database tests log in with psql.
+  local missing=""
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="postgresql"
+  command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+  if [ -n "$missing" ]; then
+    echo "installing$missing from Debian's packages"
     local sudo=""
     [ "$(id -u)" = 0 ] || sudo=sudo
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
   fi
   PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 }
