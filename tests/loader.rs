@@ -804,3 +804,37 @@ fn a_list_with_blanks_loads_from_a_first_env_file() {
     assert_eq!(regions.stores, ["eu", "us"]);
     assert_eq!(regions.batch_size, 20);
 }
+
+/// A `$` inside a password reads as an expansion; the word after it is part of the secret, so
+/// the report names the variable that holds it, never the word.
+#[test]
+fn an_unset_reference_inside_a_secret_is_reported_without_its_name() {
+    let dir = TempDir::new("expand-unset-secret");
+    dir.write(
+        ".env",
+        "DATABASE_URL=d\nDB_PASSWORD=pa$sw0rdS3cret\nLABEL=x$lowerWord\nBROKEN=${Upper*x}\n",
+    );
+    let err = Loader::new()
+        .dir(dir.path())
+        .vars(Vec::<(String, String)>::new())
+        .strict(true)
+        .load::<Db>()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("the value of `DB_PASSWORD` expands a variable that is set nowhere"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the value of `LABEL` expands a variable"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("sw0rd") && !text.contains("lowerWord"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Upper"),
+        "a malformed `${{` does not quote its name: {text}"
+    );
+}

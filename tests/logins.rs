@@ -548,6 +548,26 @@ fn a_file_cannot_name_the_token_file_a_login_sends() {
         err.to_string().contains("VAULT_JWT_FILE is set in"),
         "{err}"
     );
+    // Nor point the login at another variable's secret.
+    dir.write(
+        ".env",
+        "VAULT_ROLE=ci\nVAULT_JWT_VARIABLE=AWS_SECRET_ACCESS_KEY\n",
+    );
+    let err = Loader::new()
+        .dir(dir.path())
+        .vars([
+            ("VAULT_ADDR", format!("http://{VAULT}")),
+            ("API_KEY", "vault:secret/x#K".to_owned()),
+            ("HOME", dir.path().display().to_string()),
+            ("AWS_SECRET_ACCESS_KEY", "not-for-vault".to_owned()),
+        ])
+        .store_options(quick())
+        .load::<App>()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("VAULT_JWT_VARIABLE is set in"),
+        "{err}"
+    );
 }
 
 /// A watch keeps a JWT login alive past its token's maximum: the login is made again.

@@ -60,11 +60,11 @@ impl Sources<'_> {
     pub fn unset_references(&self) -> Vec<SourceProblem> {
         let mut problems = Vec::new();
         for file in &self.files {
-            for (name, line) in file.unset_references() {
-                problems.push(
-                    SourceProblem::new(
+            for unset in file.unset_references() {
+                let problem = match unset.shown_name() {
+                    Some(name) => SourceProblem::new(
                         file.path(),
-                        Some(*line),
+                        Some(unset.line),
                         format!(
                             "`{name}` is expanded here but is set nowhere (not in the environment, \
                              the other files or an earlier line of this one), so it expands to \
@@ -72,7 +72,20 @@ impl Sources<'_> {
                         ),
                     )
                     .with_name(name),
-                );
+                    // The `$` may be part of a secret value: the word after it is not shown.
+                    None => SourceProblem::new(
+                        file.path(),
+                        Some(unset.line),
+                        format!(
+                            "the value of `{}` expands a variable that is set nowhere, so it \
+                             expands to nothing (its name is not shown: it may be part of a \
+                             secret); write `$$` for a literal `$`",
+                            unset.definition
+                        ),
+                    )
+                    .with_name(unset.definition.clone()),
+                };
+                problems.push(problem);
             }
         }
         problems

@@ -34,7 +34,15 @@ pub(crate) enum Store {
 
 /// Vault settings of the `BAO_*`/`VAULT_*` pairs that say where the token goes or which file is
 /// sent to log in: environment only.
-const VAULT_LOCATIONS: &[&str] = &["ADDR", "CACERT", "JWT_FILE", "K8S_TOKEN_FILE"];
+/// `JWT_VARIABLE` names the variable whose value is sent as the JWT: a file may not point it at
+/// another secret.
+const VAULT_LOCATIONS: &[&str] = &[
+    "ADDR",
+    "CACERT",
+    "JWT_FILE",
+    "JWT_VARIABLE",
+    "K8S_TOKEN_FILE",
+];
 /// Vault settings that may come from the files too.
 const VAULT_CREDENTIALS: &[&str] = &[
     "TOKEN",
@@ -45,7 +53,6 @@ const VAULT_CREDENTIALS: &[&str] = &[
     "AUTH_METHOD",
     "AUTH_MOUNT",
     "JWT",
-    "JWT_VARIABLE",
     "JWT_AUDIENCE",
 ];
 /// AWS settings that say where requests go or which files hold credentials: environment only.
@@ -62,6 +69,9 @@ const AWS_LOCATIONS: &[&str] = &[
     "AWS_CONTAINER_CREDENTIALS_FULL_URI",
     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
     "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    // The role a web identity token is traded for: a file choosing it could have the program
+    // assume a role of someone else's, and read their secrets as its own.
+    "AWS_ROLE_ARN",
 ];
 /// AWS settings that may come from the files too. A region is checked to look like one.
 const AWS_CREDENTIALS: &[&str] = &[
@@ -71,7 +81,6 @@ const AWS_CREDENTIALS: &[&str] = &[
     "AWS_PROFILE",
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
-    "AWS_ROLE_ARN",
     "AWS_ROLE_SESSION_NAME",
     "AWS_CONTAINER_AUTHORIZATION_TOKEN",
     // A file may only turn instance metadata off: it is on when unset.

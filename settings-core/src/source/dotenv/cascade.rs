@@ -19,6 +19,7 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use super::MAX_ENV_FILE_BYTES;
+use super::UnsetReference;
 use super::expand::{Failure, expand};
 use super::grammar::Definition;
 use crate::source::SourceProblem;
@@ -56,7 +57,7 @@ pub(super) struct Expanded {
     /// Per file, per definition (in file order): the outcome.
     pub(super) outcomes: Vec<Vec<Outcome>>,
     /// Per file: the variables expanded with `$NAME` / `${NAME}` that are set nowhere.
-    pub(super) unset: Vec<Vec<(String, u32)>>,
+    pub(super) unset: Vec<Vec<UnsetReference>>,
     pub(super) problems: Vec<SourceProblem>,
 }
 
@@ -68,7 +69,7 @@ struct Cascade<'a> {
     index: Vec<HashMap<&'a str, Vec<usize>>>,
     slots: Vec<Vec<Slot>>,
     outside: &'a dyn Fn(&str) -> Option<Zeroizing<String>>,
-    unset: Vec<Vec<(String, u32)>>,
+    unset: Vec<Vec<UnsetReference>>,
     problems: Vec<SourceProblem>,
     depth: usize,
     /// Bytes of expanded values so far.
@@ -182,7 +183,11 @@ impl Cascade<'_> {
                     self.total += value.len();
                 }
                 self.depth -= 1;
-                self.unset[f].extend(unset);
+                self.unset[f].extend(unset.into_iter().map(|(name, line)| UnsetReference {
+                    name,
+                    line,
+                    definition: definition.name.clone(),
+                }));
                 let cycle: Vec<String> = self.cycles.drain(mark..).collect();
                 if let Some(other) = cycle.first() {
                     self.problems.push(SourceProblem::new(

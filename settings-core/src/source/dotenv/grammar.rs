@@ -482,11 +482,10 @@ impl<'s> Interpolation<'s> {
             (Some(b'+'), _) => Op::Alternative { or_empty: colon },
             (None, _) => return Err(malformed(line, "a `${` is never closed by `}`")),
             _ => {
+                // The name is not shown: a `${` inside a password is read as one.
                 return Err(malformed(
                     line,
-                    format!(
-                        "`${{{name}` may be followed only by `}}`, `-`, `:-`, `?`, `:?`, `+` or `:+`"
-                    ),
+                    "`${NAME` may be followed only by `}`, `-`, `:-`, `?`, `:?`, `+` or `:+`",
                 ));
             }
         };

@@ -35,8 +35,44 @@ pub struct DotEnvFile {
     expands: HashMap<String, Vec<String>>,
     /// Names defined more than once, with every line that defines them.
     duplicates: Vec<(String, Vec<u32>)>,
-    /// Variables expanded with `$NAME` / `${NAME}` that are set nowhere, with the line.
-    unset: Vec<(String, u32)>,
+    /// Variables expanded with `$NAME` / `${NAME}` that are set nowhere.
+    unset: Vec<UnsetReference>,
+}
+
+/// A `$NAME` or `${NAME}` of a variable set nowhere: it expands to nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsetReference {
+    /// The variable expanded. It comes from a value's text: a `$` inside a password reads as
+    /// one, so it is shown only when it looks like a variable's name (see `shown_name`).
+    pub name: String,
+    /// The line of the `$`.
+    pub line: u32,
+    /// The variable whose definition holds it.
+    pub definition: String,
+}
+
+impl UnsetReference {
+    /// The expanded name, when showing it cannot show part of a secret: a conventional variable
+    /// name (`DB_HOST`), in the definition of a variable whose name does not say secret.
+    pub fn shown_name(&self) -> Option<&str> {
+        let conventional = self
+            .name
+            .bytes()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_');
+        let upper = self.definition.to_ascii_uppercase();
+        let secret = [
+            "KEY",
+            "TOKEN",
+            "SECRET",
+            "PASS",
+            "PWD",
+            "CREDENTIAL",
+            "PRIVATE",
+        ]
+        .iter()
+        .any(|word| upper.contains(word));
+        (conventional && !secret).then_some(self.name.as_str())
+    }
 }
 
 impl DotEnvFile {
@@ -136,7 +172,7 @@ impl DotEnvFile {
 
     /// Variables the file expands with `$NAME` or `${NAME}` that are set nowhere (they expand
     /// to nothing), with the line of each expansion.
-    pub fn unset_references(&self) -> &[(String, u32)] {
+    pub fn unset_references(&self) -> &[UnsetReference] {
         &self.unset
     }
 
@@ -344,10 +380,12 @@ mod tests {
         assert!(f.expands("I").is_empty(), "a comment expands nothing");
         assert!(f.expands("A").is_empty());
         assert_eq!(f.expands("J"), ["F", "G"], "an escaped $ expands nothing");
-        assert_eq!(
-            f.unset_references(),
-            [("C".to_owned(), 2), ("G".to_owned(), 7)]
-        );
+        let unset: Vec<_> = f
+            .unset_references()
+            .iter()
+            .map(|u| (u.name.as_str(), u.line, u.shown_name()))
+            .collect();
+        assert_eq!(unset, [("C", 2, Some("C")), ("G", 7, Some("G"))]);
     }
 
     #[test]
