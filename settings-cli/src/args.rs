@@ -107,28 +107,7 @@ pub enum Command {
     /// Findings are printed as `file:line:column rule masked` (a short prefix and the length,
     /// never the value). Exits 1 when there are findings not in the baseline. A line holding
     /// `settings-scan:allow` is accepted as it is.
-    Scan {
-        /// Files or directories (default: the current directory).
-        paths: Vec<PathBuf>,
-        /// Only the changes about to be committed.
-        #[arg(long, conflicts_with = "history")]
-        staged: bool,
-        /// Every commit reachable from HEAD: a secret deleted later is still leaked.
-        #[arg(long)]
-        history: bool,
-        /// `json`, or `sarif` (SARIF 2.1.0, for GitHub code scanning).
-        #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
-        format: ScanFormat,
-        /// The baseline of accepted findings (default: .settings-scan-baseline.json at the top).
-        #[arg(long, value_name = "FILE")]
-        baseline: Option<PathBuf>,
-        /// Accept every current finding: write them (fingerprints, never values) to the baseline.
-        #[arg(long)]
-        update_baseline: bool,
-        /// Add a git pre-commit hook that runs `settings scan --staged`.
-        #[arg(long, conflicts_with_all = ["staged", "history", "update_baseline"])]
-        install_hook: bool,
-    },
+    Scan(ScanArgs),
     /// Print a completion script for a shell: `settings completions bash > /etc/bash_completion.d/settings`.
     Completions {
         /// The shell.
@@ -144,6 +123,31 @@ pub enum Shell {
     Bash,
     Zsh,
     Fish,
+}
+
+/// What `settings scan` looks at and how it reports.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files or directories (default: the current directory).
+    pub paths: Vec<PathBuf>,
+    /// Only the changes about to be committed.
+    #[arg(long, conflicts_with = "history")]
+    pub staged: bool,
+    /// Every commit reachable from HEAD: a secret deleted later is still leaked.
+    #[arg(long)]
+    pub history: bool,
+    /// `json`, or `sarif` (SARIF 2.1.0, for GitHub code scanning).
+    #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
+    pub format: ScanFormat,
+    /// The baseline of accepted findings (default: .settings-scan-baseline.json at the top).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Accept every current finding: write them (fingerprints, never values) to the baseline.
+    #[arg(long)]
+    pub update_baseline: bool,
+    /// Add a git pre-commit hook that runs `settings scan --staged`.
+    #[arg(long, conflicts_with_all = ["staged", "history", "update_baseline"])]
+    pub install_hook: bool,
 }
 
 /// How `scan` prints.

@@ -33,23 +33,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Exec {
             cascade, command, ..
         } => exec(&cascade, &command),
-        Command::Scan {
-            paths,
-            staged,
-            history,
-            format,
-            baseline,
-            update_baseline,
-            install_hook,
-        } => crate::scan::run(&crate::scan::Options {
-            paths,
-            staged,
-            history,
-            format,
-            baseline,
-            update_baseline,
-            install_hook,
-        }),
+        Command::Scan(scan) => crate::scan::run(&scan),
         Command::Completions { shell } => completions(shell),
         Command::Man => man(),
     }
@@ -339,7 +323,20 @@ fn exec(cascade: &Cascade, command: &[String]) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    // An environment cannot hold a NUL byte: name every variable that has one, before running.
+    let Some(process) = command_with(command, &export, "nothing was run") else {
+        return ExitCode::from(1);
+    };
+    run_replacing(process, &command[0])
+}
+
+/// `command` with the export's values in its environment; `None`, with the variables named on
+/// standard error, when a value holds a NUL byte, which no environment variable can hold.
+/// `refusal` says what then happens (`nothing was run`). Never prints a value.
+pub(crate) fn command_with(
+    command: &[String],
+    export: &settings::Export,
+    refusal: &str,
+) -> Option<Process> {
     let with_nul: Vec<&str> = export
         .vars()
         .iter()
@@ -348,11 +345,11 @@ fn exec(cascade: &Cascade, command: &[String]) -> ExitCode {
         .collect();
     if !with_nul.is_empty() {
         eprintln!(
-            "settings exec: nothing was run: {} {} a NUL byte, which an environment variable cannot hold",
+            "settings exec: {refusal}: {} {} a NUL byte, which an environment variable cannot hold",
             with_nul.join(", "),
             if with_nul.len() == 1 { "holds" } else { "hold" }
         );
-        return ExitCode::from(1);
+        return None;
     }
     let mut process = Process::new(&command[0]);
     process.args(&command[1..]);
@@ -361,7 +358,7 @@ fn exec(cascade: &Cascade, command: &[String]) -> ExitCode {
     for var in export.vars() {
         process.env(var.name(), var.expose_value());
     }
-    run_replacing(process, &command[0])
+    Some(process)
 }
 
 #[cfg(unix)]

@@ -3,7 +3,7 @@
 //! Signals sent to `settings` go on to the command, and its exit code (or the signal that ended
 //! it) becomes ours. Only names are printed, never values.
 
-use std::process::{Child, Command as Process, ExitCode, ExitStatus};
+use std::process::{Child, ExitCode, ExitStatus};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
@@ -119,26 +119,9 @@ fn forward_signals() -> std::io::Result<Receiver<i32>> {
 
 /// Starts the command with the export's values; never prints a value.
 fn spawn(command: &[String], export: &Export) -> Result<Child, ExitCode> {
-    let with_nul: Vec<&str> = export
-        .vars()
-        .iter()
-        .filter(|var| var.expose_value().contains('\0'))
-        .map(|var| var.name())
-        .collect();
-    if !with_nul.is_empty() {
-        eprintln!(
-            "settings exec: `{}` was not started: {} {} a NUL byte, which an environment variable cannot hold",
-            command[0],
-            with_nul.join(", "),
-            if with_nul.len() == 1 { "holds" } else { "hold" }
-        );
-        return Err(ExitCode::from(1));
-    }
-    let mut process = Process::new(&command[0]);
-    process.args(&command[1..]);
-    for var in export.vars() {
-        process.env(var.name(), var.expose_value());
-    }
+    let not_started = format!("`{}` was not started", command[0]);
+    let mut process = crate::commands::command_with(command, export, &not_started)
+        .ok_or_else(|| ExitCode::from(1))?;
     process.spawn().map_err(|err| {
         eprintln!("settings exec: cannot run `{}`: {err}", command[0]);
         ExitCode::from(127)

@@ -18,7 +18,7 @@ use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 
-use crate::args::ScanFormat;
+use crate::args::ScanArgs;
 
 /// Files larger than this are skipped (and counted).
 const MAX_FILE: u64 = 10 * 1024 * 1024;
@@ -40,18 +40,7 @@ pub struct Finding {
     pub commit: Option<String>,
 }
 
-/// What to scan and how to report.
-pub struct Options {
-    pub paths: Vec<PathBuf>,
-    pub staged: bool,
-    pub history: bool,
-    pub format: ScanFormat,
-    pub baseline: Option<PathBuf>,
-    pub update_baseline: bool,
-    pub install_hook: bool,
-}
-
-pub fn run(options: &Options) -> ExitCode {
+pub fn run(options: &ScanArgs) -> ExitCode {
     if options.install_hook {
         return report::install_hook();
     }
@@ -308,7 +297,12 @@ fn added_lines(
 }
 
 /// Findings in added lines, each at its own line number.
-fn scan_added(lines: Vec<(Option<String>, String, usize, String)>) -> Vec<Finding> {
+fn scan_added(lines: Vec<(Option<String>, String, usize, String)>) -> Scanned {
+    let files = lines
+        .iter()
+        .map(|(_, file, _, _)| file.as_str())
+        .collect::<BTreeSet<_>>()
+        .len();
     let mut findings = Vec::new();
     for (commit, file, line, text) in lines {
         for mut finding in findings_in(&file, &text, commit.as_deref()) {
@@ -316,7 +310,11 @@ fn scan_added(lines: Vec<(Option<String>, String, usize, String)>) -> Vec<Findin
             findings.push(finding);
         }
     }
-    findings
+    Scanned {
+        findings,
+        files,
+        skipped: 0,
+    }
 }
 
 /// `--staged`: the lines the next commit adds.
@@ -332,14 +330,7 @@ fn staged(root: &Path) -> Result<Scanned, String> {
             "--text",
         ],
     )?;
-    let lines = added_lines(&patch, None);
-    let files: BTreeSet<&str> = lines.iter().map(|(_, f, _, _)| f.as_str()).collect();
-    let files = files.len();
-    Ok(Scanned {
-        findings: scan_added(lines),
-        files,
-        skipped: 0,
-    })
+    Ok(scan_added(added_lines(&patch, None)))
 }
 
 /// `--history`: every line every commit reachable from HEAD added; a secret deleted later is
@@ -358,18 +349,14 @@ fn history(root: &Path) -> Result<Scanned, String> {
             "HEAD",
         ],
     )?;
-    let lines = added_lines(&patch, Some("commit-id "));
-    let files: BTreeSet<&str> = lines.iter().map(|(_, f, _, _)| f.as_str()).collect();
-    let files = files.len();
-    let mut findings = scan_added(lines);
-    // The same secret in the same file, found again in later commits, is one finding.
+    let mut scanned = scan_added(added_lines(&patch, Some("commit-id ")));
+    // The same secret in the same file, found again in later commits, is one finding: the
+    // oldest, with the commit that added it (git log lists the newest first).
     let mut seen = BTreeSet::new();
-    findings.reverse();
-    findings.retain(|f| seen.insert(f.fingerprint.clone()));
-    findings.reverse();
-    Ok(Scanned {
-        findings,
-        files,
-        skipped: 0,
-    })
+    scanned.findings.reverse();
+    scanned
+        .findings
+        .retain(|f| seen.insert(f.fingerprint.clone()));
+    scanned.findings.reverse();
+    Ok(scanned)
 }

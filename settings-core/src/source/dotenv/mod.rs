@@ -76,24 +76,6 @@ impl UnsetReference {
 }
 
 impl DotEnvFile {
-    /// Reads `path` and expands it on its own, with no variables from outside it (the loader
-    /// expands its files over the whole cascade instead). `Ok(None)` when the file does not
-    /// exist; every malformed line is reported, by number.
-    pub fn read(path: &Path) -> Result<Option<DotEnvFile>, Vec<SourceProblem>> {
-        match Self::read_unexpanded(path) {
-            (None, problems) if problems.is_empty() => Ok(None),
-            (None, problems) => Err(problems),
-            (Some(mut file), mut problems) => {
-                problems.extend(expand_cascade(std::slice::from_mut(&mut file), &Nothing));
-                if problems.is_empty() {
-                    Ok(Some(file))
-                } else {
-                    Err(problems)
-                }
-            }
-        }
-    }
-
     /// Parses the text of a `.env` file that was read from `path`, and expands it on its own.
     pub fn parse(path: &Path, text: &str) -> Result<DotEnvFile, Vec<SourceProblem>> {
         let (mut file, mut problems) = Self::parse_unexpanded(path, text);
