@@ -27,21 +27,11 @@ use std::time::{Duration, SystemTime};
 use common::TempDir;
 use proxy::Proxy;
 use seed::*;
-use settings::store::StoreOptions;
 use settings::{ExposeSecret, Loader, SecretString, Settings};
 
 #[derive(Settings)]
 struct App {
     api_key: SecretString,
-}
-
-fn quick() -> StoreOptions {
-    let mut options = StoreOptions::default();
-    options.connect_timeout = Duration::from_secs(2);
-    options.request_timeout = Duration::from_secs(10);
-    options.attempts = 2;
-    options.base_delay = Duration::from_millis(5);
-    options
 }
 
 /// A parameter in moto's SSM, and the reference to it.

@@ -24,7 +24,6 @@ use common::TempDir;
 use proxy::Proxy;
 use seed::*;
 use serde_json::json;
-use settings::store::StoreOptions;
 use settings::{ExposeSecret, Loader, SecretString, Settings, Watch};
 
 const POSTGRES: &str = "127.0.0.1:15432";
@@ -94,16 +93,6 @@ fn logs_in(user: &str, password: &str) -> bool {
         .output()
         .expect("psql runs (Debian's postgresql-client)");
     output.status.success() && String::from_utf8_lossy(&output.stdout).trim() == "1"
-}
-
-fn quick() -> StoreOptions {
-    let mut options = StoreOptions::default();
-    options.connect_timeout = Duration::from_secs(2);
-    options.request_timeout = Duration::from_secs(10);
-    options.attempts = 3;
-    options.base_delay = Duration::from_millis(5);
-    options.throttle_delay = Duration::from_millis(10);
-    options
 }
 
 fn db_loader(dir: &TempDir, addr: &str, role: &str, token: &str) -> Loader {

@@ -25,7 +25,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use common::TempDir;
 use seed::*;
 use serde_json::{Value, json};
-use settings::store::StoreOptions;
 use settings::{ExposeSecret, Loader, SecretString, Settings};
 
 const ISSUER: &str = "https://ci.settings.test";
@@ -34,14 +33,6 @@ const AUDIENCE: &str = "settings-tests";
 #[derive(Settings)]
 struct App {
     api_key: SecretString,
-}
-
-fn quick() -> StoreOptions {
-    let mut options = StoreOptions::default();
-    options.connect_timeout = Duration::from_secs(2);
-    options.attempts = 2;
-    options.base_delay = Duration::from_millis(5);
-    options
 }
 
 fn base64url(bytes: &[u8]) -> String {
@@ -183,26 +174,12 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The accessors of every token OpenBao holds. Tokens of earlier tests may expire meanwhile, so
-/// a test compares which accessors are new, not how many there are.
-fn tokens() -> std::collections::HashSet<String> {
-    let (_, answer) = vault("GET", "auth/token/accessors?list=true", None);
-    answer["data"]["keys"]
-        .as_array()
-        .map(|keys| {
-            keys.iter()
-                .filter_map(|k| k.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[test]
 fn a_jwt_login_reads_and_its_token_is_revoked_after_the_load() {
     let _serial = serial();
     let reference = jwt_engine();
     let token = jwt(claims(AUDIENCE, 300));
-    let before = tokens();
+    let before = token_accessors();
     let app = load(
         &reference,
         &[("VAULT_ROLE", "ci".into()), ("VAULT_JWT", token.clone())],
@@ -210,7 +187,7 @@ fn a_jwt_login_reads_and_its_token_is_revoked_after_the_load() {
     .unwrap();
     assert_eq!(app.api_key.expose_secret(), "via-login");
     assert_eq!(
-        tokens(),
+        token_accessors(),
         before,
         "the login's token is revoked after a plain load"
     );

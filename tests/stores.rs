@@ -16,7 +16,6 @@ use common::TempDir;
 use proxy::{Fault, Proxy};
 use seed::*;
 use serde_json::json;
-use settings::store::StoreOptions;
 use settings::{ExposeSecret, Loader, Origin, ProblemKind, SecretString, Settings};
 
 #[derive(Settings)]
@@ -27,18 +26,6 @@ struct Pipeline {
     database_url: SecretString,
     #[settings(default = 100)]
     batch_size: u32,
-}
-
-/// Fast retries, so fault tests take milliseconds, not seconds; timeouts generous enough for a
-/// busy machine (moto evaluates IAM policies in Python).
-fn quick() -> StoreOptions {
-    let mut options = StoreOptions::default();
-    options.connect_timeout = Duration::from_secs(2);
-    options.request_timeout = Duration::from_secs(10);
-    options.attempts = 3;
-    options.base_delay = Duration::from_millis(5);
-    options.throttle_delay = Duration::from_millis(10);
-    options
 }
 
 fn vault_loader(dir: &TempDir, addr: &str, vars: Vec<(String, String)>) -> Loader {
@@ -213,22 +200,10 @@ fn vault_approle_login() {
             ]))
             .load::<Pipeline>()
     };
-    // Which accessors are new, not how many there are: tokens of other tests may expire meanwhile.
-    let tokens = || {
-        let (_, answer) = vault("GET", "auth/token/accessors?list=true", None);
-        answer["data"]["keys"]
-            .as_array()
-            .map(|keys| {
-                keys.iter()
-                    .filter_map(|k| k.as_str().map(str::to_owned))
-                    .collect::<std::collections::HashSet<String>>()
-            })
-            .unwrap_or_default()
-    };
-    let before = tokens();
+    let before = token_accessors();
     let app = login(&secret_id).unwrap();
     assert_eq!(
-        tokens().difference(&before).count(),
+        token_accessors().difference(&before).count(),
         0,
         "the token made by the login is revoked after the load"
     );

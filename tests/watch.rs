@@ -280,7 +280,6 @@ mod stores {
     use std::time::Duration;
 
     use serde_json::json;
-    use settings::store::StoreOptions;
     use settings::{ExposeSecret, Loader, SecretString, Settings, Watch};
 
     use super::common::TempDir;
@@ -293,16 +292,6 @@ mod stores {
     struct Pair {
         a: SecretString,
         b: SecretString,
-    }
-
-    fn quick() -> StoreOptions {
-        let mut options = StoreOptions::default();
-        options.connect_timeout = Duration::from_secs(2);
-        options.request_timeout = Duration::from_secs(10);
-        options.attempts = 3;
-        options.base_delay = Duration::from_millis(5);
-        options.throttle_delay = Duration::from_millis(10);
-        options
     }
 
     fn store_loader(dir: &TempDir, vault: &str, vars: &[(&str, String)]) -> Loader {

@@ -10,6 +10,32 @@ pub const MOTO: &str = "127.0.0.1:5000";
 pub const MOTO_AUTH: &str = "127.0.0.1:5001";
 pub const ROOT_TOKEN: &str = "root";
 
+/// Store options for tests: fast retries, so fault tests take milliseconds, not seconds;
+/// timeouts generous enough for a busy machine (moto evaluates IAM policies in Python).
+pub fn quick() -> settings::store::StoreOptions {
+    let mut options = settings::store::StoreOptions::default();
+    options.connect_timeout = std::time::Duration::from_secs(2);
+    options.request_timeout = std::time::Duration::from_secs(10);
+    options.attempts = 3;
+    options.base_delay = std::time::Duration::from_millis(5);
+    options.throttle_delay = std::time::Duration::from_millis(10);
+    options
+}
+
+/// The accessors of every token the Vault holds. Tokens of other tests may expire meanwhile,
+/// so a test compares which accessors are new, not how many there are.
+pub fn token_accessors() -> std::collections::HashSet<String> {
+    let (_, answer) = vault("GET", "auth/token/accessors?list=true", None);
+    answer["data"]["keys"]
+        .as_array()
+        .map(|keys| {
+            keys.iter()
+                .filter_map(|k| k.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
