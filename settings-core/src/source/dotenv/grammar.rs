@@ -175,15 +175,8 @@ fn unquoted(c: &mut Cursor<'_>, line: u32, blank_before: bool) -> Result<Vec<Par
 fn single_quoted(c: &mut Cursor<'_>, line: u32) -> Result<Result<Vec<Part>, Malformed>, Malformed> {
     let open = c.pos;
     let body = &c.text[open + 1..];
-    let bytes = body.as_bytes();
-    let mut i = 0;
-    let close = loop {
-        match bytes.get(i) {
-            None => return Err(unclosed(c, open, line, "single")),
-            Some(b'\\') if bytes.get(i + 1) == Some(&b'\'') => i += 2,
-            Some(b'\'') => break i,
-            Some(_) => i += 1,
-        }
+    let Some(close) = closing_quote(body, b'\'') else {
+        return Err(unclosed(c, open, line, "single"));
     };
     let content = &body[..close];
     let mut text = Zeroizing::new(String::with_capacity(content.len()));
@@ -210,20 +203,27 @@ fn single_quoted(c: &mut Cursor<'_>, line: u32) -> Result<Result<Vec<Part>, Malf
 fn double_quoted(c: &mut Cursor<'_>, line: u32) -> Result<Result<Vec<Part>, Malformed>, Malformed> {
     let open = c.pos;
     let body = &c.text[open + 1..];
-    let bytes = body.as_bytes();
-    let mut i = 0;
-    let close = loop {
-        match bytes.get(i) {
-            None => return Err(unclosed(c, open, line, "double")),
-            Some(b'\\') => i += 2,
-            Some(b'"') => break i,
-            Some(_) => i += 1,
-        }
+    let Some(close) = closing_quote(body, b'"') else {
+        return Err(unclosed(c, open, line, "double"));
     };
     let content = &body[..close];
     c.advance_to(open + 1 + close + 1);
     let parts = Interpolation::new(content, line, true).parts(None);
     Ok(after_closing_quote(c, line).and(parts))
+}
+
+/// Where the quote that opened `body` closes. In double quotes a backslash escapes any
+/// character; in single quotes only the quote itself (`\'`), everything else being literal.
+fn closing_quote(body: &str, quote: u8) -> Option<usize> {
+    let bytes = body.as_bytes();
+    let mut i = 0;
+    loop {
+        match bytes.get(i)? {
+            b'\\' if quote == b'"' || bytes.get(i + 1) == Some(&quote) => i += 2,
+            b if *b == quote => return Some(i),
+            _ => i += 1,
+        }
+    }
 }
 
 /// A quote that never closes: reported on its line, and parsing resumes on the next line, as if

@@ -40,7 +40,7 @@ pub struct DotEnvFile {
 }
 
 /// A `$NAME` or `${NAME}` of a variable set nowhere: it expands to nothing.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct UnsetReference {
     /// The variable expanded. It comes from a value's text: a `$` inside a password reads as
     /// one, so it is shown only when it looks like a variable's name (see `shown_name`).
@@ -49,6 +49,17 @@ pub struct UnsetReference {
     pub line: u32,
     /// The variable whose definition holds it.
     pub definition: String,
+}
+
+// The name may be a piece of a secret value: Debug shows it only as `shown_name` would.
+impl fmt::Debug for UnsetReference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnsetReference")
+            .field("name", &self.shown_name().unwrap_or("[withheld]"))
+            .field("line", &self.line)
+            .field("definition", &self.definition)
+            .finish()
+    }
 }
 
 impl UnsetReference {
