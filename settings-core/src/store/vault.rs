@@ -507,10 +507,27 @@ impl Vault {
         body: &[u8],
         with_token: bool,
     ) -> Result<Reply, Failure> {
+        if with_token {
+            // A copy (wiped when dropped), so that the lock is not held during the request.
+            let token = self.lock_token().clone();
+            self.send_as(method, route, body, Some(&token))
+        } else {
+            self.send_as(method, route, body, None)
+        }
+    }
+
+    /// One request, with `token` if given (the client's own, or one it is revoking).
+    fn send_as(
+        &self,
+        method: &'static str,
+        route: &str,
+        body: &[u8],
+        token: Option<&str>,
+    ) -> Result<Reply, Failure> {
         let header = |name: &str, value: &str| (name.to_owned(), Zeroizing::new(value.to_owned()));
         let mut headers = vec![header("X-Vault-Request", "true")];
-        if with_token {
-            headers.push(header("X-Vault-Token", &self.lock_token()));
+        if let Some(token) = token {
+            headers.push(header("X-Vault-Token", token));
         }
         if let Some(namespace) = &self.namespace {
             headers.push(header("X-Vault-Namespace", namespace));
@@ -883,24 +900,8 @@ impl Vault {
 
     #[cfg_attr(not(feature = "watch"), allow(dead_code))] // Used by a watch's client.
     fn revoke_token(&self, token: &str) -> Result<(), Failure> {
-        let header = |name: &str, value: &str| (name.to_owned(), Zeroizing::new(value.to_owned()));
-        let mut headers = vec![
-            header("X-Vault-Request", "true"),
-            header("X-Vault-Token", token),
-        ];
-        if let Some(namespace) = &self.namespace {
-            headers.push(header("X-Vault-Namespace", namespace));
-        }
-        let request = Request {
-            method: "POST",
-            url: format!("{}/v1/auth/token/revoke-self", self.addr),
-            headers,
-            body: Zeroizing::new(Vec::new()),
-        };
-        self.http
-            .send(&request, |_| Verdict::Done)
+        self.send_as("POST", "auth/token/revoke-self", &[], Some(token))
             .map(|_| ())
-            .map_err(|failure| failure.describe(&self.addr, "check VAULT_ADDR"))
     }
 
     #[cfg_attr(not(feature = "watch"), allow(dead_code))] // Used by a watch's client.
