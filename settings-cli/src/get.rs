@@ -54,15 +54,11 @@ pub fn resolve(loader: &Loader, what: &str) -> Result<Zeroizing<String>, String>
             .map_err(|err| err.to_string()),
         Some(Err(message)) => Err(format!("{what}: {message}")),
         None if is_name(what) => {
-            let export = loader.export_only([what]).map_err(|err| err.to_string())?;
-            export
-                .vars()
-                .iter()
-                .find(|var| var.name() == what)
-                .map(|var| Zeroizing::new(var.expose_value().to_owned()))
-                .ok_or_else(|| {
-                    format!("{what} is set nowhere: not in the environment, the .env cascade, a NAME_FILE or the secrets directory")
-                })
+            let (mut values, mut problems) = variables(loader, &[what]);
+            values
+                .pop()
+                .map(|(_, value)| value)
+                .ok_or_else(|| problems.pop().unwrap_or_default())
         }
         // The argument is not echoed: it may be a secret pasted in the wrong place.
         None => Err(
@@ -70,6 +66,30 @@ pub fn resolve(loader: &Loader, what: &str) -> Result<Zeroizing<String>, String>
                 .to_owned(),
         ),
     }
+}
+
+/// Variables of the cascade, each resolved as a load would (from `NAME`, the file `NAME_FILE`
+/// names, the secrets directory or a reference): the values found, and a problem for each name
+/// that is not (never a value).
+pub fn variables<'n>(
+    loader: &Loader,
+    names: &[&'n str],
+) -> (Vec<(&'n str, Zeroizing<String>)>, Vec<String>) {
+    let export = match loader.export_only(names.iter().copied()) {
+        Ok(export) => export,
+        Err(err) => return (Vec::new(), vec![err.to_string()]),
+    };
+    let mut values = Vec::new();
+    let mut problems = Vec::new();
+    for name in names {
+        match export.vars().iter().find(|var| var.name() == *name) {
+            Some(var) => values.push((*name, Zeroizing::new(var.expose_value().to_owned()))),
+            None => problems.push(format!(
+                "{name} is set nowhere: not in the environment, the .env cascade, a NAME_FILE or the secrets directory"
+            )),
+        }
+    }
+    (values, problems)
 }
 
 /// A variable name: letters, digits and `_`, not starting with a digit.

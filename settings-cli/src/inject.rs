@@ -164,21 +164,10 @@ fn resolve<'t>(
         }
     }
     if !names.is_empty() {
-        match loader.export_only(names.iter().copied()) {
-            Ok(export) => {
-                for name in names {
-                    match export.vars().iter().find(|var| var.name() == name) {
-                        Some(var) => {
-                            values.insert(name, Zeroizing::new(var.expose_value().to_owned()));
-                        }
-                        None => problems.push(format!(
-                            "{name} is set nowhere: not in the environment, the .env cascade, a NAME_FILE or the secrets directory"
-                        )),
-                    }
-                }
-            }
-            Err(err) => problems.push(err.to_string()),
-        }
+        let names: Vec<&str> = names.into_iter().collect();
+        let (found, missing) = crate::get::variables(loader, &names);
+        values.extend(found);
+        problems.extend(missing);
     }
     (values, problems)
 }
